@@ -1,0 +1,115 @@
+"""Stage 2 of CLAD, self-labeling: k-means on the autoencoder's latent codes (faiss or
+scikit-learn), optionally refined by DEC (Xie, Girshick and Farhadi, ICML 2016).
+
+A k-means object is built as `kmeans(n_clusters=k, random_state=seed)` and offers
+`fit_predict(Z) -> labels` and `cluster_centers_`, so scikit-learn's KMeans fits as is.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from clad.base import check_finite
+from clad.training import minibatches, predict
+
+log = logging.getLogger(__name__)
+
+
+def faiss_gpu_count() -> int:
+    import faiss
+
+    return int(getattr(faiss, "get_num_gpus", lambda: 0)())
+
+
+class FaissKMeans:
+    """k-means through faiss, on the GPU when faiss sees one (faiss-gpu), else on the CPU.
+
+    faiss's default max_points_per_centroid (256) silently subsamples the data, so it is set
+    explicitly here; by default high enough that every point is used."""
+
+    def __init__(self, n_clusters: int = 10, niter: int = 50, nredo: int = 5, max_points_per_centroid: int = 100_000, random_state: int = 0, use_gpu: str | bool = "auto"):
+        self.n_clusters = n_clusters
+        self.niter = niter
+        self.nredo = nredo
+        self.max_points_per_centroid = max_points_per_centroid
+        self.random_state = random_state
+        self.use_gpu = use_gpu
+
+    def fit_predict(self, Z: np.ndarray) -> np.ndarray:
+        import faiss
+
+        Z = np.ascontiguousarray(Z, dtype=np.float32)
+        if len(Z) < self.n_clusters:
+            raise ValueError(f"cannot make {self.n_clusters} clusters of {len(Z)} points")
+        if self.use_gpu not in ("auto", True, False):
+            raise ValueError(f"use_gpu must be 'auto', true or false; got {self.use_gpu!r}")
+        gpu = faiss_gpu_count() > 0 if self.use_gpu == "auto" else bool(self.use_gpu)
+        km = faiss.Kmeans(
+            Z.shape[1], self.n_clusters, niter=self.niter, nredo=self.nredo, seed=int(self.random_state),
+            max_points_per_centroid=self.max_points_per_centroid, min_points_per_centroid=1, gpu=gpu, verbose=False,
+        )
+        km.train(Z)
+        _, labels = km.index.search(Z, 1)
+        self.cluster_centers_ = km.centroids.copy()
+        self.inertia_ = float(km.obj[-1]) if len(km.obj) else float("nan")
+        log.info("faiss k-means (%s): %d points, k=%d, objective %.4g", "gpu" if gpu else "cpu", len(Z), self.n_clusters, self.inertia_)
+        return labels[:, 0].astype(np.int64)
+
+
+def soft_assign(z: torch.Tensor, centers: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """DEC's Student-t similarity q_ij between codes and cluster centres, rows summing to 1."""
+    q = (1.0 + torch.cdist(z, centers).pow(2) / alpha).pow(-(alpha + 1.0) / 2.0)
+    return q / q.sum(dim=1, keepdim=True)
+
+
+def target_distribution(q: torch.Tensor) -> torch.Tensor:
+    """DEC's sharpened target p_ij = (q_ij^2 / f_j) / sum_j'(...), f_j = sum_i q_ij."""
+    w = q.pow(2) / q.sum(dim=0)
+    return w / w.sum(dim=1, keepdim=True)
+
+
+class DEC:
+    """Refines the encoder and the k-means centres jointly by minimising KL(P || Q) with SGD;
+    stops when fewer than `tol` of the labels change between epochs (0.1% in the paper)."""
+
+    def __init__(self, max_epochs: int = 100, tol: float = 0.001, lr: float = 0.01, momentum: float = 0.9, batch_size: int = 256, alpha: float = 1.0):
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.lr = lr
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.alpha = alpha
+
+    def refine(self, encoder: nn.Module, X: torch.Tensor, centers: np.ndarray, generator: torch.Generator) -> np.ndarray:
+        """`X` is the encoder's input on its device; returns the refined labels; trains `encoder` in place."""
+        device = X.device
+        mu = nn.Parameter(torch.as_tensor(centers, dtype=torch.float32, device=device))
+        opt = torch.optim.SGD(list(encoder.parameters()) + [mu], lr=self.lr, momentum=self.momentum)
+        previous = None
+        for epoch in range(self.max_epochs):
+            encoder.eval()
+            q = predict(lambda x: soft_assign(encoder(x), mu.detach(), self.alpha), X, 1024, device).to(device)
+            labels = q.argmax(dim=1)
+            if previous is not None:
+                changed = (labels != previous).float().mean().item()
+                if changed < self.tol:
+                    log.info("DEC stopped after %d epochs: %.3f%% of labels changed", epoch, 100 * changed)
+                    break
+            previous = labels
+            p = target_distribution(q)
+            encoder.train()
+            for idx in minibatches(len(X), self.batch_size, generator):
+                log_q = soft_assign(encoder(X[idx]), mu, self.alpha).clamp_min(1e-12).log()
+                loss = F.kl_div(log_q, p[idx], reduction="batchmean")
+                check_finite(loss.detach(), f"DEC (epoch {epoch + 1})")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        encoder.eval()
+        q = predict(lambda x: soft_assign(encoder(x), mu.detach(), self.alpha), X, 1024, device)
+        self.cluster_centers_ = mu.detach().cpu().numpy()
+        return q.argmax(dim=1).numpy().astype(np.int64)

@@ -1,0 +1,77 @@
+"""Small, explicit training and inference loops over in-memory tensors, shared by CLAD and the
+neural baselines (no DataLoader: the data already sit in memory, and a seeded randperm is enough)."""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from clad.base import check_finite
+
+log = logging.getLogger(__name__)
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True) -> Iterator[torch.Tensor]:
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def as_tensor(X: np.ndarray | torch.Tensor) -> torch.Tensor:
+    return X if isinstance(X, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(X))
+
+
+@torch.inference_mode()
+def predict(fn: Callable[[torch.Tensor], torch.Tensor], X, batch_size: int, device: torch.device) -> torch.Tensor:
+    """Apply `fn` (a module in eval mode, or any batched function) chunk by chunk; result on the CPU."""
+    X = as_tensor(X)
+    return torch.cat([fn(X[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(X), batch_size)])
+
+
+def fit_epochs(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    n: int,
+    epochs: int,
+    batch_size: int,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    stage: str,
+) -> list[float]:
+    """Run `epochs` passes of minibatch SGD; `loss_fn(idx)` returns the mean loss of the batch `idx`.
+
+    Returns the mean loss of each epoch; a non-finite loss raises with the stage's name."""
+    history = []
+    for epoch in range(epochs):
+        model.train()
+        total, count = 0.0, 0
+        for idx in minibatches(n, batch_size, generator):
+            loss = loss_fn(idx)
+            check_finite(loss.detach(), f"{stage} (epoch {epoch + 1})")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+            count += len(idx)
+        history.append(total / max(count, 1))
+        log.debug("%s epoch %d/%d loss %.5f", stage, epoch + 1, epochs, history[-1])
+    if history:
+        log.info("%s: %d epochs, final loss %.5f", stage, epochs, history[-1])
+    model.eval()
+    return history
+
+
+def train_autoencoder(ae: nn.Module, X: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "autoencoder") -> list[float]:
+    """Mean squared reconstruction error with Adam. `X` is the (already standardized) input on `device`."""
+    opt = torch.optim.Adam(ae.parameters(), lr=lr, weight_decay=weight_decay)
+    return fit_epochs(ae, lambda idx: ((ae(X[idx]) - X[idx]) ** 2).mean(), len(X), epochs, batch_size, opt, generator, stage)
+
+
+def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "classifier") -> list[float]:
+    """Cross-entropy with Adam on (image, label) pairs held on `device`."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    ce = nn.CrossEntropyLoss()
+    return fit_epochs(model, lambda idx: ce(model(X[idx]), y[idx]), len(X), epochs, batch_size, opt, generator, stage)
