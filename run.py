@@ -26,6 +26,7 @@ from clad.data import make_split, to_float
 from clad.metrics import compute_metrics
 
 log = logging.getLogger("run")
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # its INFO lines list CPU features it did not find
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -63,7 +64,7 @@ def build_data(cfg: DictConfig):
     max_per_class = params.pop("max_train_per_class", None)
     data = instantiate(params)
     s = cfg.split
-    split = make_split(data, s.name, s.normal, s.get("universe"), s.val_fraction, seed=cfg.seed, max_train_per_class=max_per_class)
+    split = make_split(data, s.name, s.normal, s.get("universe"), s.val_fraction, seed=cfg.seed, max_train_per_class=max_per_class, dataset=s.get("dataset"))
     return data, split
 
 
@@ -104,7 +105,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     tracker = instantiate(cfg.logger)
     failed = True
     try:
-        tracker.start(OmegaConf.to_container(cfg, resolve=True), name=f"{metrics['detector']}-{metrics['split']}-s{cfg.seed}")
+        config = {k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v for k, v in cfg.items() if k != "hydra"}
+        tracker.start(config, name=f"{metrics['detector']}-{metrics['split']}-s{cfg.seed}")
         seed_everything(cfg.seed)
         data, split = build_data(cfg)  # a bad split fails here, before any training
         detector = instantiate(cfg.detector, _convert_="all")

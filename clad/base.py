@@ -90,3 +90,11 @@ class Detector:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items() if not k.endswith('_'))})"
+
+    def set_params(self, **params) -> "Detector":
+        """Change constructor arguments (e.g. scoring parameters after fit), as in scikit-learn."""
+        for key, value in params.items():
+            if key.endswith("_") or not hasattr(self, key):
+                raise ValueError(f"{type(self).__name__} has no parameter {key!r}")
+            setattr(self, key, value)
+        return self

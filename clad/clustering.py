@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from sklearn.cluster import kmeans_plusplus
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -29,7 +30,8 @@ class FaissKMeans:
     """k-means through faiss, on the GPU when faiss sees one (faiss-gpu), else on the CPU.
 
     faiss's default max_points_per_centroid (256) silently subsamples the data, so it is set
-    explicitly here; by default high enough that every point is used."""
+    explicitly here; by default high enough that every point is used. Each of the `nredo`
+    restarts starts from k-means++ seeds; the lowest objective wins."""
 
     def __init__(self, n_clusters: int = 10, niter: int = 50, nredo: int = 5, max_points_per_centroid: int = 100_000, random_state: int = 0, use_gpu: str | bool = "auto"):
         self.n_clusters = n_clusters
@@ -48,15 +50,22 @@ class FaissKMeans:
         if self.use_gpu not in ("auto", True, False):
             raise ValueError(f"use_gpu must be 'auto', true or false; got {self.use_gpu!r}")
         gpu = faiss_gpu_count() > 0 if self.use_gpu == "auto" else bool(self.use_gpu)
-        km = faiss.Kmeans(
-            Z.shape[1], self.n_clusters, niter=self.niter, nredo=self.nredo, seed=int(self.random_state),
-            max_points_per_centroid=self.max_points_per_centroid, min_points_per_centroid=1, gpu=gpu, verbose=False,
-        )
-        km.train(Z)
-        _, labels = km.index.search(Z, 1)
-        self.cluster_centers_ = km.centroids.copy()
-        self.inertia_ = float(km.obj[-1]) if len(km.obj) else float("nan")
-        log.info("faiss k-means (%s): %d points, k=%d, objective %.4g", "gpu" if gpu else "cpu", len(Z), self.n_clusters, self.inertia_)
+        best = None
+        for redo in range(self.nredo):
+            # faiss seeds from k random points; k-means++ seeding avoids merged clusters that a
+            # handful of random restarts often keeps (tests/test_clad.py).
+            init, _ = kmeans_plusplus(Z, self.n_clusters, random_state=int(self.random_state) + redo)
+            km = faiss.Kmeans(
+                Z.shape[1], self.n_clusters, niter=self.niter, nredo=1, seed=int(self.random_state) + redo,
+                max_points_per_centroid=self.max_points_per_centroid, min_points_per_centroid=1, gpu=gpu, verbose=False,
+            )
+            km.train(Z, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
+            if best is None or km.obj[-1] < best.obj[-1]:
+                best = km
+        _, labels = best.index.search(Z, 1)
+        self.cluster_centers_ = best.centroids.copy()
+        self.inertia_ = float(best.obj[-1])
+        log.info("faiss k-means (%s): %d points, k=%d, best objective of %d restarts %.4g", "gpu" if gpu else "cpu", len(Z), self.n_clusters, self.nredo, self.inertia_)
         return labels[:, 0].astype(np.int64)
 
 

@@ -63,12 +63,9 @@ class CLAD(Detector):
         self.random_state = random_state
 
     def _fit(self, X: np.ndarray) -> None:
-        scorer = get_scorer(self.score)  # fail on a bad name before any training
-        if self.eps_space not in ("pixel", "normalized"):
-            raise ValueError(f"eps_space must be 'pixel' or 'normalized'; got {self.eps_space!r}")
+        self._check_scoring_params()  # fail on a bad name before any training
         if not 2 <= self.n_clusters <= len(X):
             raise ValueError(f"n_clusters must be between 2 and the {len(X)} training images; got {self.n_clusters}")
-        self.scorer_ = scorer
         gen = torch.Generator().manual_seed(self.random_state_)
         x = torch.from_numpy(X).to(self.device_)
         norm = Standardize.fit(x).to(self.device_)
@@ -95,12 +92,20 @@ class CLAD(Detector):
         y = torch.from_numpy(labels).to(self.device_)
         self.clf_loss_ = train_classifier(self.model_, x, y, self.train_epochs, self.batch_size, self.lr, self.weight_decay, gen)
         self.model_.eval()
-        self.eps_scale_ = norm.std.flatten() if self.eps_space == "normalized" else None
+        self.input_std_ = norm.std.flatten()
+
+    def _check_scoring_params(self):
+        if self.eps_space not in ("pixel", "normalized"):
+            raise ValueError(f"eps_space must be 'pixel' or 'normalized'; got {self.eps_space!r}")
+        return get_scorer(self.score)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
+        # score, temperature and epsilon are read here, not in fit: an ablation over them reuses one fit.
+        scorer = self._check_scoring_params()
+        eps_scale = self.input_std_ if self.eps_space == "normalized" else None
         x = torch.from_numpy(X)
         out = [
-            self.scorer_(self.model_, x[i : i + self.eval_batch_size].to(self.device_), self.temperature, self.epsilon, self.eps_scale_).cpu()
+            scorer(self.model_, x[i : i + self.eval_batch_size].to(self.device_), self.temperature, self.epsilon, eps_scale).cpu()
             for i in range(0, len(x), self.eval_batch_size)
         ]
         return torch.cat(out).numpy()

@@ -26,3 +26,17 @@ def data_root() -> Path:
     if root is None:
         pytest.skip("real datasets not found: set CLAD_DATA or place them in ../shared/data")
     return root
+
+
+def compose_cfg(output_dir, *overrides: str):
+    """Compose conf/config.yaml as `python run.py <overrides>` would, for an in-process run.
+
+    The Hydra config is registered too (as lightning-hydra-template does), so run() sees the
+    chosen option names exactly as on the command line."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[f"paths.output_dir={output_dir}", *overrides], return_hydra_config=True)
+    HydraConfig().set_config(cfg)
+    return cfg

@@ -1,0 +1,83 @@
+"""CLAD and its stages on an easy synthetic latent multi-class scenario it never sees labels of."""
+import numpy as np
+import pytest
+import torch
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+
+from clad.base import NotFittedError
+from clad.clustering import DEC, FaissKMeans, soft_assign, target_distribution
+from clad.detector import CLAD
+from clad.metrics import auroc
+from clad.nets import ConvAutoencoder, Standardize
+from tests.synthetic import latent_multiclass
+
+
+def _clad(**kw):
+    params = dict(n_clusters=3, pretrain_epochs=15, train_epochs=10, batch_size=64, device="cpu", random_state=0)
+    return CLAD(**{**params, **kw})
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return latent_multiclass(n_per_class=100, size=16, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(scenario):
+    return _clad().fit(scenario[0])
+
+
+@pytest.mark.parametrize("score, temperature", [("odin", 1000.0), ("msp", 1.0), ("energy", 1.0)])
+def test_clad_beats_chance_on_latent_multiclass(scenario, fitted, score, temperature):
+    _, test_x, test_y, _ = scenario
+    fitted.set_params(score=score, temperature=temperature)  # scoring parameters need no refit
+    assert auroc(test_y, fitted.anomaly_score(test_x)) >= 0.9
+
+
+def test_pseudo_labels_recover_hidden_classes_with_dec(scenario):
+    train_x, _, _, train_class = scenario
+    det = _clad(dec=DEC(max_epochs=5), train_epochs=1).fit(train_x)
+    assert adjusted_rand_score(train_class, det.pseudo_labels_) >= 0.9
+    assert det.cluster_sizes_.sum() == len(train_x)
+
+
+def test_faiss_uses_every_point_and_agrees_with_sklearn():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 10, (4, 5))
+    z = np.concatenate([c + rng.normal(0, 0.5, (2000, 5)) for c in centres]).astype(np.float32)
+    truth = np.repeat(np.arange(4), 2000)
+    faiss_labels = FaissKMeans(n_clusters=4, random_state=0).fit_predict(z)
+    sk_labels = KMeans(n_clusters=4, n_init=3, random_state=0).fit_predict(z)
+    assert adjusted_rand_score(truth, faiss_labels) == 1.0
+    assert adjusted_rand_score(sk_labels, faiss_labels) == 1.0
+
+
+def test_dec_target_sharpens_soft_assignment():
+    z = torch.tensor([[0.0, 0.0], [0.4, 0.0], [3.0, 3.0]])
+    q = soft_assign(z, torch.tensor([[0.0, 0.0], [3.0, 3.0]]))
+    p = target_distribution(q)
+    assert torch.allclose(q.sum(1), torch.ones(3)) and torch.allclose(p.sum(1), torch.ones(3))
+    assert (p.max(1).values >= q.max(1).values).all()
+
+
+def test_autoencoder_learns_to_reconstruct(scenario):
+    from clad.training import train_autoencoder
+
+    x = torch.from_numpy(scenario[0])
+    xs = Standardize.fit(x)(x)
+    ae = ConvAutoencoder((1, 16, 16), latent_dim=10)
+    losses = train_autoencoder(ae, xs, 5, 64, 1e-3, 0.0, torch.Generator().manual_seed(0))
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_scoring_before_fit_and_bad_arguments_raise(scenario):
+    train_x = scenario[0]
+    with pytest.raises(NotFittedError):
+        _clad().anomaly_score(train_x)
+    with pytest.raises(ValueError, match="unknown score 'nope'"):
+        _clad(score="nope").fit(train_x)
+    with pytest.raises(ValueError, match="eps_space must be 'pixel' or 'normalized'"):
+        _clad(eps_space="raw").fit(train_x)
+    with pytest.raises(ValueError, match="n_clusters must be between 2"):
+        _clad(n_clusters=1).fit(train_x)

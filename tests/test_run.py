@@ -1,0 +1,58 @@
+"""run(cfg) in-process: files written, numbers reproducible, bad splits rejected before training."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from run import run
+from tests.conftest import compose_cfg
+
+REQUIRED = {
+    "dataset", "split", "detector", "seed", "auroc", "aupr_in", "aupr_out", "fpr95", "detection_error",
+    "n_train", "n_test", "n_test_anomalous", "fit_seconds", "score_seconds", "status",
+}
+TIMINGS = {"fit_seconds", "score_seconds"}
+
+
+def _cfg(tmp_path, *overrides):
+    return compose_cfg(tmp_path, "budget=smoke", "device=cpu", *overrides)
+
+
+@pytest.mark.slow
+def test_run_writes_metrics_and_scores(tmp_path):
+    metrics = run(_cfg(tmp_path))
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert REQUIRED <= set(saved) and saved["status"] == "ok"
+    assert saved == pytest.approx(metrics)
+    assert all(isinstance(v, (int, float, str)) for v in saved.values())  # flat
+    scores = np.load(tmp_path / "scores.npz")
+    assert len(scores["score"]) == len(scores["label"]) == len(scores["index"]) == saved["n_test"]
+    assert scores["label"].sum() == saved["n_test_anomalous"]
+    assert (saved["dataset"], saved["split"], saved["detector"]) == ("digits", "digits_cur", "clad")
+    assert 0.0 <= saved["auroc"] <= 1.0
+
+
+@pytest.mark.slow
+def test_same_seed_gives_identical_numbers(tmp_path):
+    a = run(_cfg(tmp_path / "a", "seed=3"))
+    b = run(_cfg(tmp_path / "b", "seed=3"))
+    assert {k: v for k, v in a.items() if k not in TIMINGS} == {k: v for k, v in b.items() if k not in TIMINGS}
+
+
+@pytest.mark.parametrize(
+    "normal, message",
+    [
+        ("[]", "normal classes are empty"),
+        ("[3,42]", r"class ids \[42\] are unknown"),
+        ("[0,1,2,3,4,5,6,7,8,9]", "all 10 classes"),
+    ],
+)
+def test_bad_split_fails_before_training(tmp_path, normal, message):
+    cfg = _cfg(tmp_path, "split=custom", f"split.normal={normal}")
+    with pytest.raises(ValueError, match=rf"split 'custom': {message}.*valid class ids are 0..9") as err:
+        run(cfg)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["status"] == "failed" and "fit_seconds" not in saved
+    assert "custom" in saved["error"]
