@@ -62,7 +62,7 @@ def build_data(cfg: DictConfig):
     """Instantiate the dataset (the `max_train_per_class` key belongs to the split) and the split."""
     params = OmegaConf.to_container(cfg.dataset, resolve=True)
     max_per_class = params.pop("max_train_per_class", None)
-    data = instantiate(params)
+    data = instantiate(params, _partial_=True)()  # called here, so a loader's error reaches the user unwrapped
     s = cfg.split
     split = make_split(data, s.name, s.normal, s.get("universe"), s.val_fraction, seed=cfg.seed, max_train_per_class=max_per_class, dataset=s.get("dataset"))
     return data, split

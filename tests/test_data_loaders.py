@@ -1,0 +1,205 @@
+"""Unit tests of the real-data loaders on tiny synthetic data sets, written inside each test in every
+supported layout: MNIST raw IDX, CIFAR-10 python batches and image folder, GTSRB official and image
+folder, Tiny-ImageNet, a user's image folder; plus the errors for missing or corrupt data."""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from torchvision.datasets import CIFAR10
+
+from clad.data import CorruptImageError, DatasetNotFoundError
+from clad.data.cifar10 import CLASSES as CIFAR_CLASSES
+from clad.data.cifar10 import load_cifar10
+from clad.data.gtsrb import load_gtsrb
+from clad.data.image_folder import load_image_folder
+from clad.data.mnist import load_mnist
+from clad.data.tiny_imagenet import load_tiny_imagenet
+
+RNG = np.random.default_rng(0)
+
+
+def write_image(path: Path, size: int = 8, mode: str = "RGB", value: int | None = None) -> np.ndarray:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shape = (size, size, 3) if mode == "RGB" else (size, size)
+    arr = np.full(shape, value, np.uint8) if value is not None else RNG.integers(0, 256, shape, dtype=np.uint8)
+    Image.fromarray(arr, mode).save(path)
+    return arr
+
+
+def write_folder(root: Path, classes: list[str], n: int, size: int = 8, ext: str = "png") -> None:
+    for c in classes:
+        for i in range(n):
+            write_image(root / c / f"{i:04d}.{ext}", size)
+
+
+def write_mnist(root: Path, n_train: int = 30, n_test: int = 20) -> None:
+    """Standard IDX files (magic 2051 images / 2049 labels, big-endian counts) in MNIST/raw."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        images = RNG.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, n) + labels.tobytes())
+
+
+def test_mnist_raw_layout_and_cache(tmp_path):
+    write_mnist(tmp_path)
+    data = load_mnist(tmp_path, cache_dir=tmp_path / "cache")
+    assert data.train_x.shape == (30, 1, 28, 28) and data.test_x.shape == (20, 1, 28, 28)
+    assert data.train_x.dtype == np.uint8 and list(data.train_y[:3]) == [0, 1, 2]
+    again = load_mnist(tmp_path, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(again.train_x, data.train_x)
+    assert len(list((tmp_path / "cache").glob("mnist-*.npz"))) == 2
+    assert load_mnist(tmp_path, image_size=14).train_x.shape == (30, 1, 14, 14)
+
+
+def test_mnist_truncated_file_names_it(tmp_path):
+    write_mnist(tmp_path)
+    f = tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    f.write_bytes(f.read_bytes()[:100])
+    with pytest.raises(DatasetNotFoundError, match="train-images-idx3-ubyte"):
+        load_mnist(tmp_path)
+
+
+def _write_cifar_batches(root: Path, monkeypatch) -> None:
+    """Synthetic python batches; torchvision checks MD5s, so point its file lists at ours."""
+    base = root / CIFAR10.base_folder
+    base.mkdir(parents=True)
+    def dump(name, obj):
+        (base / name).write_bytes(pickle.dumps(obj))
+        return [name, hashlib.md5((base / name).read_bytes()).hexdigest()]
+    train = [dump(f"data_batch_{i}", {"data": RNG.integers(0, 256, (10, 3072), dtype=np.uint8), "labels": list(range(10))}) for i in range(1, 6)]
+    test = [dump("test_batch", {"data": RNG.integers(0, 256, (20, 3072), dtype=np.uint8), "labels": list(range(10)) * 2})]
+    name, md5 = dump("batches.meta", {"label_names": list(CIFAR_CLASSES)})
+    monkeypatch.setattr(CIFAR10, "train_list", train)
+    monkeypatch.setattr(CIFAR10, "test_list", test)
+    monkeypatch.setattr(CIFAR10, "meta", {"filename": name, "key": "label_names", "md5": md5})
+
+
+def test_cifar10_python_batches(tmp_path, monkeypatch):
+    _write_cifar_batches(tmp_path, monkeypatch)
+    data = load_cifar10(tmp_path, cache_dir=tmp_path / "cache")
+    assert data.train_x.shape == (50, 3, 32, 32) and data.test_x.shape == (20, 3, 32, 32)
+    assert data.class_names == CIFAR_CLASSES
+    raw = pickle.loads((tmp_path / CIFAR10.base_folder / "test_batch").read_bytes())["data"]
+    np.testing.assert_array_equal(data.test_x.reshape(20, -1), raw)  # CHW order kept
+
+
+def test_cifar10_image_folder_and_bad_classes(tmp_path):
+    for part in ("train", "test"):
+        write_folder(tmp_path / "cifar10" / part, list(CIFAR_CLASSES), 2, size=32, ext="jpg")
+    data = load_cifar10(tmp_path)
+    assert data.train_x.shape == (20, 3, 32, 32) and list(np.bincount(data.test_y)) == [2] * 10
+    (tmp_path / "cifar10" / "test" / "truck").rename(tmp_path / "cifar10" / "test" / "lorry")
+    with pytest.raises(DatasetNotFoundError, match="lorry"):
+        load_cifar10(tmp_path)
+
+
+def test_gtsrb_official_layout_resizes(tmp_path):
+    base = tmp_path / "gtsrb"
+    for c in range(43):
+        write_image(base / "GTSRB" / "Training" / f"{c:05d}" / "00000_00000.ppm", size=20 + c)
+    rows = ["Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId"]
+    for i in range(43):
+        write_image(base / "GTSRB" / "Final_Test" / "Images" / f"{i:05d}.ppm", size=40)
+        rows.append(f"{i:05d}.ppm;40;40;0;0;40;40;{42 - i}")
+    (base / "GT-final_test.csv").write_text("\n".join(rows) + "\n")
+    data = load_gtsrb(tmp_path, cache_dir=tmp_path / "cache")
+    assert data.train_x.shape == (43, 3, 32, 32) and list(data.train_y) == list(range(43))
+    assert list(data.test_y) == list(range(42, -1, -1)) and len(data.class_names) == 43
+
+
+def test_gtsrb_image_folder_and_unpadded_names(tmp_path):
+    for part in ("train", "test"):
+        write_folder(tmp_path / "gtsrb" / part, [f"{c:05d}" for c in range(43)], 1, size=32, ext="ppm")
+    assert load_gtsrb(tmp_path).test_x.shape == (43, 3, 32, 32)
+    (tmp_path / "gtsrb" / "train" / "00007").rename(tmp_path / "gtsrb" / "train" / "7")
+    with pytest.raises(DatasetNotFoundError, match="zero-padded"):
+        load_gtsrb(tmp_path)
+
+
+def write_tiny(root: Path) -> None:
+    base = root / "tiny-imagenet-200"
+    words = {"n01": "golden retriever", "n02": "monarch, monarch butterfly, milkweed butterfly", "n03": "fly", "n04": "fly, housefly"}
+    (base / "val" / "images").mkdir(parents=True)
+    (base / "wnids.txt").write_text("\n".join(words) + "\n")
+    (base / "words.txt").write_text("".join(f"{w}\t{n}\n" for w, n in words.items()) + "n99\tbee\n")
+    rows = []
+    for k, w in enumerate(words):
+        for i in range(3):
+            write_image(base / "train" / w / "images" / f"{w}_{i}.JPEG", size=64)
+            write_image(base / "val" / "images" / f"val_{k * 2 + i % 2}.JPEG", size=64)
+        rows += [f"val_{k * 2}.JPEG\t{w}\t0\t0\t63\t63", f"val_{k * 2 + 1}.JPEG\t{w}\t0\t0\t63\t63"]
+    (base / "val" / "val_annotations.txt").write_text("\n".join(rows) + "\n")
+
+
+def test_tiny_imagenet_names_to_wordnet_ids(tmp_path):
+    write_tiny(tmp_path)
+    data = load_tiny_imagenet(tmp_path, classes=["Monarch Butterfly", "golden retriever", "n03"], image_size=16, cache_dir=tmp_path / "c")
+    assert data.class_names == ("Monarch Butterfly", "golden retriever", "n03")
+    assert data.train_x.shape == (9, 3, 16, 16) and data.test_x.shape == (6, 3, 16, 16)
+    assert list(np.bincount(data.train_y)) == [3, 3, 3] and list(np.bincount(data.test_y)) == [2, 2, 2]
+    with pytest.raises(ValueError, match="ambiguous.*n03.*n04"):
+        load_tiny_imagenet(tmp_path, classes=["fly"])
+    with pytest.raises(ValueError, match="'bee' matches no WordNet id"):  # in words.txt, not in wnids.txt
+        load_tiny_imagenet(tmp_path, classes=["bee"])
+    with pytest.raises(DatasetNotFoundError, match="tiny-imagenet-200.zip"):
+        load_tiny_imagenet(tmp_path, classes=["n01"], download=True)
+
+
+def test_image_folder_any_classes_grey_resized(tmp_path):
+    for part, n in (("train", 3), ("test", 2)):
+        for c, size in (("bad", 10), ("good", 24)):
+            for i in range(n):
+                write_image(tmp_path / "mine" / part / c / f"{i}.png", size=size, mode="L")
+    data = load_image_folder(tmp_path, "mine", name="parts", image_size=12, channels=1)
+    assert data.name == "parts" and data.class_names == ("bad", "good")
+    assert data.train_x.shape == (6, 1, 12, 12) and list(data.test_y) == [0, 0, 1, 1]
+    (tmp_path / "mine" / "test" / "good").rename(tmp_path / "mine" / "test" / "fine")
+    with pytest.raises(DatasetNotFoundError, match=r"only in train/: \['good'\], only in test/: \['fine'\]"):
+        load_image_folder(tmp_path, tmp_path / "mine")
+
+
+def test_image_folder_mixed_sizes_need_image_size(tmp_path):
+    for part in ("train", "test"):
+        write_image(tmp_path / part / "a" / "0.png", size=8)
+        write_image(tmp_path / part / "a" / "1.png", size=9)
+    with pytest.raises(CorruptImageError, match="set dataset.image_size"):
+        load_image_folder(tmp_path, tmp_path, image_size=None)
+
+
+def test_corrupt_image_names_the_file(tmp_path):
+    write_folder(tmp_path / "cifar10" / "train", list(CIFAR_CLASSES), 1, size=32)
+    write_folder(tmp_path / "cifar10" / "test", list(CIFAR_CLASSES), 1, size=32)
+    bad = tmp_path / "cifar10" / "test" / "cat" / "0000.png"
+    bad.write_bytes(b"\x89PNG not really")
+    with pytest.raises(CorruptImageError, match=str(bad)):
+        load_cifar10(tmp_path)
+
+
+@pytest.mark.parametrize("loader", [load_mnist, load_cifar10, load_gtsrb, load_tiny_imagenet])
+def test_missing_data_is_one_clear_error(tmp_path, loader):
+    with pytest.raises(DatasetNotFoundError) as err:
+        loader(tmp_path / "nowhere")
+    msg = str(err.value)
+    assert str(tmp_path / "nowhere") in msg and "Expected layout" in msg and "To get it" in msg
+    assert err.value.__cause__ is None  # no torchvision traceback chained underneath
+
+
+def test_missing_image_folder_path(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="needs both train/ and test/"):
+        load_image_folder(tmp_path, "absent")
+    with pytest.raises(ValueError, match="set dataset.path"):
+        load_image_folder(tmp_path, "???")
+
+
+def test_bad_image_size_rejected(tmp_path):
+    with pytest.raises(ValueError, match="image_size must be a positive integer"):
+        load_mnist(tmp_path, image_size=0)
