@@ -37,6 +37,7 @@ class CLAD(Detector):
         eps_space: str = "pixel",
         pretrain_epochs: int = 20,
         train_epochs: int = 20,
+        min_steps: int = 0,
         batch_size: int = 128,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
@@ -55,6 +56,7 @@ class CLAD(Detector):
         self.eps_space = eps_space
         self.pretrain_epochs = pretrain_epochs
         self.train_epochs = train_epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -73,7 +75,7 @@ class CLAD(Detector):
 
         # Stage 1: latent codes of the normal images.
         ae = ConvAutoencoder(self.input_shape_, self.latent_dim).to(self.device_)
-        self.ae_loss_ = train_autoencoder(ae, xs, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, gen)
+        self.ae_loss_ = train_autoencoder(ae, xs, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, gen, min_steps=self.min_steps)
         codes = predict(ae.encoder, xs, self.eval_batch_size, self.device_).numpy()
 
         # Stage 2: self-labeling.
@@ -90,7 +92,7 @@ class CLAD(Detector):
         make = self.classifier or SmallCNN
         self.model_ = nn.Sequential(norm, make(self.input_shape_, self.n_clusters)).to(self.device_)
         y = torch.from_numpy(labels).to(self.device_)
-        self.clf_loss_ = train_classifier(self.model_, x, y, self.train_epochs, self.batch_size, self.lr, self.weight_decay, gen)
+        self.clf_loss_ = train_classifier(self.model_, x, y, self.train_epochs, self.batch_size, self.lr, self.weight_decay, gen, min_steps=self.min_steps)
         self.model_.eval()
         self.input_std_ = norm.std.flatten()
 

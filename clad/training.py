@@ -3,6 +3,7 @@ neural baselines (no DataLoader: the data already sit in memory, and a seeded ra
 from __future__ import annotations
 
 import logging
+import math
 from typing import Callable, Iterator
 
 import numpy as np
@@ -40,10 +41,16 @@ def fit_epochs(
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     stage: str,
+    min_steps: int = 0,
 ) -> list[float]:
     """Run `epochs` passes of minibatch SGD; `loss_fn(idx)` returns the mean loss of the batch `idx`.
 
-    Returns the mean loss of each epoch; a non-finite loss raises with the stage's name."""
+    `min_steps` raises the number of epochs until at least that many gradient steps are taken, so
+    a small dataset (the 240 images of digits_cur make 2 batches) is not left undertrained by an
+    epoch count meant for larger ones. Returns the mean loss of each epoch; a non-finite loss
+    raises with the stage's name."""
+    if epochs > 0 and min_steps > 0:
+        epochs = max(epochs, math.ceil(min_steps / math.ceil(n / batch_size)))
     history = []
     for epoch in range(epochs):
         model.train()
@@ -64,14 +71,14 @@ def fit_epochs(
     return history
 
 
-def train_autoencoder(ae: nn.Module, X: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "autoencoder") -> list[float]:
+def train_autoencoder(ae: nn.Module, X: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "autoencoder", min_steps: int = 0) -> list[float]:
     """Mean squared reconstruction error with Adam. `X` is the (already standardized) input on `device`."""
     opt = torch.optim.Adam(ae.parameters(), lr=lr, weight_decay=weight_decay)
-    return fit_epochs(ae, lambda idx: ((ae(X[idx]) - X[idx]) ** 2).mean(), len(X), epochs, batch_size, opt, generator, stage)
+    return fit_epochs(ae, lambda idx: ((ae(X[idx]) - X[idx]) ** 2).mean(), len(X), epochs, batch_size, opt, generator, stage, min_steps)
 
 
-def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "classifier") -> list[float]:
+def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "classifier", min_steps: int = 0) -> list[float]:
     """Cross-entropy with Adam on (image, label) pairs held on `device`."""
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     ce = nn.CrossEntropyLoss()
-    return fit_epochs(model, lambda idx: ce(model(X[idx]), y[idx]), len(X), epochs, batch_size, opt, generator, stage)
+    return fit_epochs(model, lambda idx: ce(model(X[idx]), y[idx]), len(X), epochs, batch_size, opt, generator, stage, min_steps)

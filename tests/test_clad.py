@@ -81,3 +81,14 @@ def test_scoring_before_fit_and_bad_arguments_raise(scenario):
         _clad(eps_space="raw").fit(train_x)
     with pytest.raises(ValueError, match="n_clusters must be between 2"):
         _clad(n_clusters=1).fit(train_x)
+
+
+def test_min_steps_adds_epochs_on_small_training_sets():
+    from clad.training import fit_epochs
+
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=0.1)
+    loss = lambda idx: ((w - 1.0) ** 2).sum()  # noqa: E731
+    history = fit_epochs(torch.nn.Linear(1, 1), loss, n=10, epochs=1, batch_size=5, optimizer=opt, generator=torch.Generator(), stage="t", min_steps=7)
+    assert len(history) == 4  # 2 steps per epoch -> ceil(7 / 2) epochs
+    assert len(fit_epochs(torch.nn.Linear(1, 1), loss, 10, 6, 5, opt, torch.Generator(), "t", min_steps=7)) == 6
