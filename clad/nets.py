@@ -147,3 +147,71 @@ class ResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.layers(self.stem(x))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
+
+
+class GlobalContrastNorm(nn.Module):
+    """Deep SVDD's preprocessing (Ruff et al. 2018): per-image global contrast normalization with the
+    L1 norm, then min-max scaling to [0, 1] with the min and max of the normal training images."""
+
+    def __init__(self, low: float = 0.0, high: float = 1.0):
+        super().__init__()
+        self.register_buffer("low", torch.tensor(float(low)))
+        self.register_buffer("high", torch.tensor(float(high)))
+
+    @staticmethod
+    def gcn(x: torch.Tensor) -> torch.Tensor:
+        x = x - x.mean(dim=(1, 2, 3), keepdim=True)
+        return x / x.abs().mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-8)
+
+    @classmethod
+    def fit(cls, x: torch.Tensor) -> "GlobalContrastNorm":
+        g = cls.gcn(x)
+        return cls(g.min().item(), g.max().item())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.gcn(x) - self.low) / (self.high - self.low).clamp_min(1e-8)
+
+
+class LeNetEncoder(nn.Module):
+    """Deep SVDD's bias-free LeNet-type network (Ruff et al. 2018): conv5x5-BN-LeakyReLU-maxpool blocks
+    and a linear map to `rep_dim`, with no bias terms anywhere (a bias would let the network map every
+    input to the centre) and BatchNorm without affine parameters. channels=(8, 4), rep_dim=32 is the
+    MNIST network for 28x28 inputs; channels=(32, 64, 128), rep_dim=128 the CIFAR-10 one for 32x32."""
+
+    def __init__(self, in_shape: tuple[int, int, int], channels: tuple[int, ...] = (8, 4), rep_dim: int = 32, kernel: int = 5):
+        super().__init__()
+        c, h, w = in_shape
+        layers, sizes = [], [(h, w)]
+        for out in channels[: _n_pools(min(h, w), len(channels))]:
+            layers += [nn.Conv2d(c, out, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(out, eps=1e-4, affine=False), nn.LeakyReLU(0.01), nn.MaxPool2d(2)]
+            c, h, w = out, h // 2, w // 2
+            sizes.append((h, w))
+        self.features = nn.Sequential(*layers)
+        self.feature_shape = (c, h, w)
+        self.sizes = sizes
+        self.fc = nn.Linear(c * h * w, rep_dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.features(x), 1))
+
+
+class LeNetDecoder(nn.Module):
+    """Bias-free mirror of LeNetEncoder for Deep SVDD's autoencoder pretraining; a sigmoid output,
+    since its targets are min-max scaled to [0, 1]."""
+
+    def __init__(self, encoder: LeNetEncoder, out_channels: int, rep_dim: int, kernel: int = 5):
+        super().__init__()
+        self.feature_shape = encoder.feature_shape
+        c, h, w = encoder.feature_shape
+        self.fc = nn.Linear(rep_dim, c * h * w, bias=False)
+        chans = [m.out_channels for m in encoder.features if isinstance(m, nn.Conv2d)][::-1]
+        outs = chans[1:] + [out_channels]
+        layers = [nn.BatchNorm2d(c, eps=1e-4, affine=False), nn.LeakyReLU(0.01)]
+        for i, (size, cin, cout) in enumerate(zip(encoder.sizes[::-1][1:], chans, outs)):
+            layers += [nn.Upsample(size=size, mode="nearest"), nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False)]
+            if i < len(chans) - 1:
+                layers += [nn.BatchNorm2d(cout, eps=1e-4, affine=False), nn.LeakyReLU(0.01)]
+        self.features = nn.Sequential(*layers, nn.Sigmoid())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.features(self.fc(z).view(-1, *self.feature_shape))

@@ -1,0 +1,75 @@
+"""Pieces shared by the baselines: flattened (optionally PCA-reduced) pixel features with seeded
+subsampling for the kernel methods, the RBF kernel and its 'scale' bandwidth, and the pretrained
+convolutional autoencoder used by OC-NN, the reconstruction-error and the latent k-means detectors."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from clad.nets import ConvAutoencoder, Standardize
+from clad.training import train_autoencoder
+
+log = logging.getLogger(__name__)
+
+
+def subsample(X: np.ndarray, max_n: int | None, rng: np.random.Generator, who: str) -> np.ndarray:
+    """A seeded random subset of at most `max_n` rows, stated in the log when it drops any."""
+    if max_n is None or len(X) <= max_n:
+        return X
+    log.info("%s: training on a random subset of %d of the %d training images (max_train=%d)", who, max_n, len(X), max_n)
+    return X[np.sort(rng.choice(len(X), size=max_n, replace=False))]
+
+
+class PixelFeatures:
+    """Flattened pixels, optionally projected on the first `n_components` principal components."""
+
+    def __init__(self, n_components: int | None, random_state: int):
+        self.n_components = n_components
+        self.random_state = random_state
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        F = X.reshape(len(X), -1).astype(np.float64)
+        self.pca_ = None
+        if self.n_components:
+            from sklearn.decomposition import PCA
+
+            self.pca_ = PCA(n_components=min(self.n_components, *F.shape), random_state=self.random_state).fit(F)
+            F = self.pca_.transform(F)
+        return F
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        F = X.reshape(len(X), -1).astype(np.float64)
+        return F if self.pca_ is None else self.pca_.transform(F)
+
+
+def resolve_gamma(gamma: float | str, F: np.ndarray) -> float:
+    """scikit-learn's conventions: 'scale' = 1 / (n_features * Var(F)), 'auto' = 1 / n_features."""
+    if gamma == "scale":
+        var = float(F.var())
+        return 1.0 / (F.shape[1] * var) if var > 0 else 1.0
+    if gamma == "auto":
+        return 1.0 / F.shape[1]
+    if isinstance(gamma, str) or gamma <= 0:
+        raise ValueError(f"gamma must be 'scale', 'auto' or a positive number; got {gamma!r}")
+    return float(gamma)
+
+
+def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
+    """exp(-gamma ||a - b||^2) for every pair of rows."""
+    d2 = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
+    return np.exp(-gamma * np.maximum(d2, 0.0))
+
+
+def pretrain_autoencoder(
+    X: np.ndarray, latent_dim: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
+    device: torch.device, generator: torch.Generator, stage: str,
+) -> tuple[Standardize, ConvAutoencoder]:
+    """CLAD's convolutional autoencoder (clad.nets.ConvAutoencoder) trained with MSE on the
+    standardized normal images; returns the fitted standardizer and the autoencoder in eval mode."""
+    x = torch.from_numpy(X).to(device)
+    norm = Standardize.fit(x).to(device)
+    ae = ConvAutoencoder(tuple(X.shape[1:]), latent_dim).to(device)
+    train_autoencoder(ae, norm(x), epochs, batch_size, lr, weight_decay, generator, stage=stage)
+    return norm, ae.eval()

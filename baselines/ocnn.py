@@ -1,0 +1,97 @@
+"""One-Class Neural Network (Chalapathy, Menon and Chawla, "Anomaly Detection using One-Class
+Neural Networks", arXiv 1802.06360, 2018): the encoder of CLAD's convolutional autoencoder,
+pretrained on the normal images, followed by a one-hidden-layer net, trained on end to end.
+
+With z the encoder's code, yhat(x) = w . g(V z) minimises
+    1/2 ||w||^2 + 1/2 ||V||_F^2 + 1/nu mean max(0, r - yhat(z)) - r
+by alternating minimisation: gradient steps on the network (encoder, V, w) with r fixed, then r <- the nu-quantile of
+yhat on the training data (the closed-form optimum in r). The score is r - yhat(z): > 0 outside.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from torch import nn
+
+from baselines.common import pretrain_autoencoder
+from clad.base import Detector, check_finite
+from clad.training import minibatches, predict
+
+log = logging.getLogger(__name__)
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "linear": nn.Identity}
+
+
+class OCNN(Detector):
+    def __init__(
+        self,
+        nu: float = 0.1,
+        hidden: int = 32,
+        activation: str = "sigmoid",
+        latent_dim: int = 32,
+        pretrain_epochs: int = 20,
+        epochs: int = 50,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        ae_lr: float = 1e-3,
+        eval_batch_size: int = 512,
+        device: str = "auto",
+        random_state: int | None = 0,
+    ):
+        self.nu = nu
+        self.hidden = hidden
+        self.activation = activation
+        self.latent_dim = latent_dim
+        self.pretrain_epochs = pretrain_epochs
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.ae_lr = ae_lr
+        self.eval_batch_size = eval_batch_size
+        self.device = device
+        self.random_state = random_state
+
+    def _fit(self, X: np.ndarray) -> None:
+        if not 0.0 < self.nu < 1.0:
+            raise ValueError(f"nu must be in (0, 1); got {self.nu}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
+        gen = torch.Generator().manual_seed(self.random_state_)
+        self.norm_, self.ae_ = pretrain_autoencoder(X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.ae_lr, 0.0, self.device_, gen, "OCNN autoencoder")
+        # The network is the pretrained encoder followed by the one-hidden-layer net, all trained with the
+        # OC-NN objective: with the encoder frozen, OC-NN ranked at chance on the contract's easy problem.
+        self.net_ = nn.Sequential(
+            self.norm_, self.ae_.encoder,
+            nn.Linear(self.latent_dim, self.hidden, bias=False), ACTIVATIONS[self.activation](), nn.Linear(self.hidden, 1, bias=False),
+        ).to(self.device_)
+        V, w = self.net_[2].weight, self.net_[4].weight
+        opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
+        x = torch.from_numpy(X).to(self.device_)
+        r = self._quantile_r(x)
+        self.loss_ = []
+        for epoch in range(self.epochs):
+            self.net_.train()
+            total = 0.0
+            for idx in minibatches(len(x), self.batch_size, gen):
+                yhat = self.net_(x[idx]).squeeze(1)
+                loss = 0.5 * w.pow(2).sum() + 0.5 * V.pow(2).sum() + torch.relu(r - yhat).mean() / self.nu - r
+                check_finite(loss.detach(), f"OCNN training (epoch {epoch + 1})")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            r = self._quantile_r(x)  # the r-step: the nu-quantile of the outputs minimises the objective in r
+            self.loss_.append(total / len(x))
+        self.net_.eval()
+        self.r_ = r
+        log.info("OCNN: %d epochs, final loss %.5g, r %.4g", self.epochs, self.loss_[-1] if self.loss_ else float("nan"), r)
+
+    def _quantile_r(self, x: torch.Tensor) -> float:
+        self.net_.eval()
+        return float(torch.quantile(predict(lambda b: self.net_(b).squeeze(1), x, self.eval_batch_size, self.device_), self.nu))
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        yhat = predict(lambda x: self.net_(x).squeeze(1), X, self.eval_batch_size, self.device_)
+        return self.r_ - yhat.double().numpy()
