@@ -76,11 +76,14 @@ def summarize(runs: pd.DataFrame, by: list[str], metrics: list[str]) -> pd.DataF
 
 
 def render(table: pd.DataFrame, by: list[str], metrics: list[str], scale: float = 100.0) -> pd.DataFrame:
-    """A copy with 'mean ± std' strings (times `scale`, e.g. AUROC in %) for printing only."""
+    """A copy with 'mean ± std' strings for printing only: rates times `scale` (AUROC in %),
+    timings (`*_seconds`) as they are."""
     out = table[by].copy()
     for m in metrics:
-        out[m] = [f"{scale * mu:.1f} ± {scale * (0 if pd.isna(sd) else sd):.1f}" for mu, sd in zip(table[f"{m}_mean"], table[f"{m}_std"])]
+        k = 1.0 if m.endswith("_seconds") else scale
+        out[m] = [f"{k * mu:.1f} ± {k * (0 if pd.isna(sd) else sd):.1f}" for mu, sd in zip(table[f"{m}_mean"], table[f"{m}_std"])]
     out["n"] = table[f"{metrics[0]}_count"].astype(int)
+    out["seeds"] = table["seeds"]
     out["failed"] = table["failed"]
     return out
 

@@ -5,7 +5,7 @@
 # job writes its metrics.json as soon as it ends, so an interrupted sweep loses nothing finished.
 #   CLAD=1 bash benchmarks/mnist_one_class.sh                       # ~50 min on 2 CPU cores (~25 without CLAD=1)
 #   python -m benchmarks.mnist_one_class multirun/mnist_one_class   # -> results/mnist_one_class.{csv,md}
-# CLAD=1 also runs CLAD, at 20 + 20 + 20 epochs (budget=cpu's 100 + 100 + 100 take ~8 min a run here).
+# CLAD=1 also runs CLAD, at 20 + 20 + 20 epochs (as budget=cpu now has; about 2 min a run here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-multirun/mnist_one_class}
