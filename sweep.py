@@ -16,6 +16,7 @@ import logging
 import platform
 import shlex
 import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -88,24 +89,29 @@ def render(table: pd.DataFrame, by: list[str], metrics: list[str], scale: float 
     return out
 
 
-def plot_ablation(runs: pd.DataFrame, x: str, metric: str, hue: list[str], path: Path) -> None:
-    """metric (mean ± std over seeds) against a config column, one line per `hue` cell."""
+def plot_ablation(runs: pd.DataFrame, x: str, metric: str, hue: list[str], path: Path, caption: str = "") -> None:
+    """metric (mean ± std over seeds) against a config column, one line per `hue` cell; `caption`
+    (the provenance) is printed under the axes so the figure names its own command."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ok = runs[runs["status"] == "ok"]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.8))
     for key, group in ok.groupby(hue, dropna=False):
         stats = group.groupby(x)[metric].agg(["mean", "std"]).sort_index()
         label = " / ".join(map(str, key if isinstance(key, tuple) else (key,)))
         ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label)
+    seeds = sorted(set(ok["seed"]))
     ax.set_xlabel(x)
-    ax.set_ylabel(metric)
+    ax.set_ylabel(f"{metric} (mean ± std over seeds {' '.join(map(str, seeds))})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.16 if caption else 0, 1, 1))
+    if caption:
+        wrapped = "\n".join(textwrap.fill(line, 150, subsequent_indent="    ") for line in caption.splitlines())
+        fig.text(0.01, 0.01, wrapped, fontsize=5.5, family="monospace", va="bottom")
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -120,10 +126,23 @@ def log_to_wandb(table: pd.DataFrame, project: str, mode: str) -> None:
         run.finish()
 
 
+def sweep_commands(roots: list[str]) -> list[str]:
+    """The `python run.py -m ...` lines that made the runs, read from Hydra's multirun.yaml files."""
+    lines = []
+    for root in roots:
+        for path in sorted(Path(root).rglob("multirun.yaml")):
+            overrides = (yaml.safe_load(path.read_text()) or {}).get("hydra", {}).get("overrides", {})
+            args = [a for a in overrides.get("task", []) + overrides.get("hydra", []) if a != "hydra.mode=MULTIRUN"]
+            lines.append("python run.py -m " + " ".join(shlex.quote(a) for a in args))
+    return lines
+
+
 def provenance(roots: list[str]) -> str:
-    """Who made a figure: the command, the runs it read and the machine."""
+    """Who made a figure: the commands that made the runs and the table, the runs and the machine."""
+    made = "".join(f"runs made by: {line}\n" for line in sweep_commands(roots))
     return (
-        f"command: python {' '.join(shlex.quote(a) for a in sys.argv)}\n"
+        f"{made}"
+        f"table made by: python {' '.join(shlex.quote(a) for a in sys.argv)}\n"
         f"runs: {', '.join(roots)}\n"
         f"machine: {platform.node()} ({platform.platform()}, {platform.processor() or platform.machine()}, python {platform.python_version()})\n"
     )
@@ -153,7 +172,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if args.plot:
         if not args.x:
             p.error("--plot needs --x, the config column on the x axis")
-        plot_ablation(runs, args.x, args.metric[0], [c for c in args.by if c != args.x], args.plot)
+        plot_ablation(runs, args.x, args.metric[0], [c for c in args.by if c != args.x], args.plot, provenance(args.roots))
     if args.wandb:
         log_to_wandb(table, "clad-bench", args.wandb)
     return table

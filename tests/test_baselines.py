@@ -23,18 +23,7 @@ from clad.nets import LeNetEncoder
 from tests.test_contract import easy_problem
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These tiny models gain nothing from more threads, and on shared cores oversubscribed torch and
-    faiss threads made this file ~6x slower (350 s instead of ~55 s on 2 busy cores)."""
-    import faiss
-
-    torch_threads, faiss_threads = torch.get_num_threads(), faiss.omp_get_max_threads()
-    torch.set_num_threads(1)
-    faiss.omp_set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    faiss.omp_set_num_threads(faiss_threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
@@ -57,18 +56,7 @@ def easy_problem(n_train: int = 300, n_test: int = 200, size: int = 16, seed: in
     return draw(n_train, False), test_x, test_y
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These tiny models gain nothing from more threads, and on shared cores oversubscribed torch and
-    faiss threads made this file ~6x slower (350 s instead of ~55 s on 2 busy cores)."""
-    import faiss
-
-    torch_threads, faiss_threads = torch.get_num_threads(), faiss.omp_get_max_threads()
-    torch.set_num_threads(1)
-    faiss.omp_set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    faiss.omp_set_num_threads(faiss_threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -60,4 +60,5 @@ def test_multirun_records_a_failed_job_and_goes_on(tmp_path):
     runs = pd.read_csv(out.parent / "table_runs.csv")
     failed = runs[runs["status"] == "failed"].iloc[0]
     assert "normal classes are empty" in failed["error"]
-    assert "command: python" in out.with_suffix(".md").read_text()
+    header = out.with_suffix(".md").read_text()
+    assert "runs made by: python run.py -m budget=smoke device=cpu split=custom" in header and "table made by: python" in header
