@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from baselines.common import pretrain_autoencoder
 from clad.base import Detector
-from clad.training import predict
+from clad.training import predict, pretrain_autoencoder
 
 
 class AEReconstruction(Detector):

@@ -1,15 +1,12 @@
 """Pieces shared by the baselines: flattened (optionally PCA-reduced) pixel features with seeded
-subsampling for the kernel methods, the RBF kernel and its 'scale' bandwidth, and the pretrained
-convolutional autoencoder used by OC-NN, the reconstruction-error and the latent k-means detectors."""
+subsampling for the kernel methods, and the RBF kernel and its 'scale' bandwidth. (The pretrained
+autoencoder that OC-NN, OCCNN, ae_recon and latent_kmeans share with CLAD is
+clad.training.pretrain_autoencoder.)"""
 from __future__ import annotations
 
 import logging
 
 import numpy as np
-import torch
-
-from clad.nets import ConvAutoencoder, Standardize
-from clad.training import train_autoencoder
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +58,3 @@ def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
     d2 = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
     return np.exp(-gamma * np.maximum(d2, 0.0))
 
-
-def pretrain_autoencoder(
-    X: np.ndarray, latent_dim: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
-    device: torch.device, generator: torch.Generator, stage: str,
-) -> tuple[Standardize, ConvAutoencoder]:
-    """CLAD's convolutional autoencoder (clad.nets.ConvAutoencoder) trained with MSE on the
-    standardized normal images; returns the fitted standardizer and the autoencoder in eval mode."""
-    x = torch.from_numpy(X).to(device)
-    norm = Standardize.fit(x).to(device)
-    ae = ConvAutoencoder(tuple(X.shape[1:]), latent_dim).to(device)
-    train_autoencoder(ae, norm(x), epochs, batch_size, lr, weight_decay, generator, stage=stage)
-    return norm, ae.eval()

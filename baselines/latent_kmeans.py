@@ -8,9 +8,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from baselines.common import pretrain_autoencoder
 from clad.base import Detector
-from clad.training import predict
+from clad.training import predict, pretrain_autoencoder
 
 
 class LatentKMeans(Detector):

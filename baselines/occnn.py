@@ -22,9 +22,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from baselines.common import pretrain_autoencoder
 from clad.base import Detector, check_finite
-from clad.training import minibatches, predict
+from clad.training import minibatches, predict, pretrain_autoencoder
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines.common import pretrain_autoencoder
 from clad.base import Detector, check_finite
-from clad.training import minibatches, predict
+from clad.training import minibatches, predict, pretrain_autoencoder
 
 log = logging.getLogger(__name__)
 

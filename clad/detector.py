@@ -17,8 +17,8 @@ from torch import nn
 
 from clad.base import Detector
 from clad.confidence import get_scorer
-from clad.nets import ConvAutoencoder, SmallCNN, Standardize
-from clad.training import predict, train_autoencoder, train_classifier
+from clad.nets import SmallCNN
+from clad.training import predict, pretrain_autoencoder, train_classifier
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,11 @@ class CLAD(Detector):
         if not 2 <= self.n_clusters <= len(X):
             raise ValueError(f"n_clusters must be between 2 and the {len(X)} training images; got {self.n_clusters}")
         gen = torch.Generator().manual_seed(self.random_state_)
-        x = torch.from_numpy(X).to(self.device_)
-        norm = Standardize.fit(x).to(self.device_)
-        xs = norm(x)
 
         # Stage 1: latent codes of the normal images.
-        ae = ConvAutoencoder(self.input_shape_, self.latent_dim).to(self.device_)
-        self.ae_loss_ = train_autoencoder(ae, xs, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, gen, min_steps=self.min_steps)
+        norm, ae = pretrain_autoencoder(X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, self.device_, gen, min_steps=self.min_steps)
+        x = torch.from_numpy(X).to(self.device_)
+        xs = norm(x)
         codes = predict(ae.encoder, xs, self.eval_batch_size, self.device_).numpy()
 
         # Stage 2: self-labeling.

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from clad.base import check_finite
+from clad.nets import ConvAutoencoder, Standardize
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +83,17 @@ def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs:
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     ce = nn.CrossEntropyLoss()
     return fit_epochs(model, lambda idx: ce(model(X[idx]), y[idx]), len(X), epochs, batch_size, opt, generator, stage, min_steps)
+
+
+def pretrain_autoencoder(
+    X: np.ndarray, latent_dim: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
+    device: torch.device, generator: torch.Generator, stage: str = "autoencoder", min_steps: int = 0,
+) -> tuple[Standardize, ConvAutoencoder]:
+    """CLAD's stage 1, shared with the baselines that build on it: a ConvAutoencoder trained with MSE
+    on the normal images standardized with their own statistics. Returns the fitted standardizer
+    and the autoencoder in eval mode (its per-epoch losses in `ae.loss_history`)."""
+    x = torch.from_numpy(X).to(device)
+    norm = Standardize.fit(x).to(device)
+    ae = ConvAutoencoder(tuple(X.shape[1:]), latent_dim).to(device)
+    ae.loss_history = train_autoencoder(ae, norm(x), epochs, batch_size, lr, weight_decay, generator, stage, min_steps)
+    return norm, ae.eval()
