@@ -116,10 +116,11 @@ def plot_ablation(runs: pd.DataFrame, x: str, metric: str, hue: list[str], path:
     plt.close(fig)
 
 
-def log_to_wandb(table: pd.DataFrame, project: str, mode: str) -> None:
+def log_to_wandb(table: pd.DataFrame, project: str, mode: str, dir: str) -> None:
+    """The summary table as a W&B Table; its files go into `dir` (the first sweep folder), not the cwd."""
     import wandb
 
-    run = wandb.init(project=project, mode=mode, job_type="sweep-summary")
+    run = wandb.init(project=project, mode=mode, dir=dir, job_type="sweep-summary")
     try:
         run.log({"summary": wandb.Table(dataframe=table)})
     finally:
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             p.error("--plot needs --x, the config column on the x axis")
         plot_ablation(runs, args.x, args.metric[0], [c for c in args.by if c != args.x], args.plot, provenance(args.roots))
     if args.wandb:
-        log_to_wandb(table, "clad-bench", args.wandb)
+        log_to_wandb(table, "clad-bench", args.wandb, args.roots[0])
     return table
 
 

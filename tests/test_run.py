@@ -56,3 +56,13 @@ def test_bad_split_fails_before_training(tmp_path, normal, message):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["status"] == "failed" and "fit_seconds" not in saved
     assert "custom" in saved["error"]
+
+
+@pytest.mark.slow
+def test_wandb_logger_works_offline_without_an_account(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    metrics = run(_cfg(tmp_path, "logger=wandb"))
+    assert metrics["status"] == "ok"
+    offline_runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 1  # written under the run's own output directory
