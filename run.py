@@ -100,6 +100,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "split": cfg.split.name,
         "detector": _choice(cfg, "detector"),
         "seed": int(cfg.seed),
+        "data_dir": str(Path(cfg.paths.data_dir).resolve()),
         "status": "running",
     }
     tracker = instantiate(cfg.logger)

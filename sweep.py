@@ -138,9 +138,11 @@ def sweep_commands(roots: list[str]) -> list[str]:
     return lines
 
 
-def provenance(roots: list[str]) -> str:
-    """Who made a figure: the commands that made the runs and the table, the runs and the machine."""
+def provenance(roots: list[str], runs: pd.DataFrame | None = None) -> str:
+    """Who made a figure: the commands that made the runs and the table, the data, the runs and the machine."""
     made = "".join(f"runs made by: {line}\n" for line in sweep_commands(roots))
+    if runs is not None and "data_dir" in runs:
+        made += f"data: {', '.join(sorted(set(map(str, runs['data_dir'].dropna()))))} (datasets: {', '.join(sorted(set(runs['dataset'])))})\n"
     return (
         f"{made}"
         f"table made by: python {' '.join(shlex.quote(a) for a in sys.argv)}\n"
@@ -169,11 +171,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out.with_suffix(".csv"), index=False)
         runs.to_csv(args.out.parent / f"{args.out.name}_runs.csv", index=False)
-        args.out.with_suffix(".md").write_text(f"```\n{provenance(args.roots)}```\n\n{shown.to_markdown(index=False)}\n")
+        args.out.with_suffix(".md").write_text(f"```\n{provenance(args.roots, runs)}```\n\n{shown.to_markdown(index=False)}\n")
     if args.plot:
         if not args.x:
             p.error("--plot needs --x, the config column on the x axis")
-        plot_ablation(runs, args.x, args.metric[0], [c for c in args.by if c != args.x], args.plot, provenance(args.roots))
+        plot_ablation(runs, args.x, args.metric[0], [c for c in args.by if c != args.x], args.plot, provenance(args.roots, runs))
     if args.wandb:
         log_to_wandb(table, "clad-bench", args.wandb, args.roots[0])
     return table
