@@ -92,7 +92,6 @@ class CLAD(Detector):
         y = torch.from_numpy(labels).to(self.device_)
         self.clf_loss_ = train_classifier(self.model_, x, y, self.train_epochs, self.batch_size, self.lr, self.weight_decay, gen, min_steps=self.min_steps)
         self.model_.eval()
-        self.input_std_ = norm.std.flatten()
 
     def _check_scoring_params(self):
         if self.eps_space not in ("pixel", "normalized"):
@@ -102,7 +101,8 @@ class CLAD(Detector):
     def _score(self, X: np.ndarray) -> np.ndarray:
         # score, temperature and epsilon are read here, not in fit: an ablation over them reuses one fit.
         scorer = self._check_scoring_params()
-        eps_scale = self.input_std_ if self.eps_space == "normalized" else None
+        # "normalized": a step of eps on the standardized input is eps * std in pixels (model_[0] standardizes).
+        eps_scale = self.model_[0].std.flatten() if self.eps_space == "normalized" else None
         x = torch.from_numpy(X)
         out = [
             scorer(self.model_, x[i : i + self.eval_batch_size].to(self.device_), self.temperature, self.epsilon, eps_scale).cpu()

@@ -92,3 +92,14 @@ def test_min_steps_adds_epochs_on_small_training_sets():
     history = fit_epochs(torch.nn.Linear(1, 1), loss, n=10, epochs=1, batch_size=5, optimizer=opt, generator=torch.Generator(), stage="t", min_steps=7)
     assert len(history) == 4  # 2 steps per epoch -> ceil(7 / 2) epochs
     assert len(fit_epochs(torch.nn.Linear(1, 1), loss, 10, 6, 5, opt, torch.Generator(), "t", min_steps=7)) == 6
+
+
+def test_eps_space_changes_the_perturbation_not_the_verdict(scenario, fitted):
+    _, test_x, test_y, _ = scenario
+    fitted.set_params(score="odin", temperature=1000.0, epsilon=0.01, eps_space="pixel")
+    pixel = fitted.anomaly_score(test_x)
+    fitted.set_params(eps_space="normalized")
+    normalized = fitted.anomaly_score(test_x)
+    fitted.set_params(epsilon=0.001, eps_space="pixel")
+    assert not np.allclose(pixel, normalized)
+    assert auroc(test_y, pixel) >= 0.9 and auroc(test_y, normalized) >= 0.9
