@@ -58,3 +58,14 @@ def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
     d2 = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
     return np.exp(-gamma * np.maximum(d2, 0.0))
 
+
+
+def kernel_training_features(X: np.ndarray, nu: float, max_train: int | None, pca_components: int | None, gamma: float | str, random_state: int, who: str) -> tuple[PixelFeatures, np.ndarray, float]:
+    """What OCSVM and SVDD do before their solvers: check nu, subsample, build (PCA) pixel features,
+    resolve the RBF bandwidth. Returns the fitted features, the training features and gamma."""
+    if not 0.0 < nu <= 1.0:
+        raise ValueError(f"nu must be in (0, 1]; got {nu}")
+    X = subsample(X, max_train, np.random.default_rng(random_state), who)
+    features = PixelFeatures(pca_components, random_state)
+    F = features.fit_transform(X)
+    return features, F, resolve_gamma(gamma, F)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from clad.base import Detector
+from clad.clustering import default_kmeans
 from clad.training import predict, pretrain_autoencoder
 
 
@@ -45,11 +46,7 @@ class LatentKMeans(Detector):
             X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, self.device_, gen, "LatentKMeans autoencoder"
         )
         codes = self._codes(X)
-        if self.kmeans is None:
-            from clad.clustering import FaissKMeans as make
-        else:
-            make = self.kmeans
-        km = make(n_clusters=self.n_clusters, random_state=self.random_state_)
+        km = (self.kmeans or default_kmeans)(n_clusters=self.n_clusters, random_state=self.random_state_)
         km.fit_predict(codes.numpy())
         self.centroids_ = torch.as_tensor(np.asarray(km.cluster_centers_), dtype=torch.float32)
 

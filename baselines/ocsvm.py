@@ -9,7 +9,7 @@ import logging
 import numpy as np
 from sklearn.svm import OneClassSVM
 
-from baselines.common import PixelFeatures, resolve_gamma, subsample
+from baselines.common import kernel_training_features
 from clad.base import Detector
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,7 @@ class OCSVM(Detector):
         self.random_state = random_state
 
     def _fit(self, X: np.ndarray) -> None:
-        if not 0.0 < self.nu <= 1.0:
-            raise ValueError(f"nu must be in (0, 1]; got {self.nu}")
-        X = subsample(X, self.max_train, np.random.default_rng(self.random_state_), "OCSVM")
-        self.features_ = PixelFeatures(self.pca_components, self.random_state_)
-        F = self.features_.fit_transform(X)
-        self.gamma_ = resolve_gamma(self.gamma, F)
+        self.features_, F, self.gamma_ = kernel_training_features(X, self.nu, self.max_train, self.pca_components, self.gamma, self.random_state_, "OCSVM")
         self.svm_ = OneClassSVM(kernel="rbf", nu=self.nu, gamma=self.gamma_, cache_size=self.cache_size).fit(F)
         log.info("OCSVM: %d training images, %d features, gamma %.4g, %d support vectors", len(F), F.shape[1], self.gamma_, len(self.svm_.support_))
 

@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 
-from baselines.common import PixelFeatures, rbf_kernel, resolve_gamma, subsample
+from baselines.common import kernel_training_features, rbf_kernel
 from clad.base import Detector
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,7 @@ class SVDD(Detector):
         self.random_state = random_state
 
     def _fit(self, X: np.ndarray) -> None:
-        if not 0.0 < self.nu <= 1.0:
-            raise ValueError(f"nu must be in (0, 1]; got {self.nu}")
-        X = subsample(X, self.max_train, np.random.default_rng(self.random_state_), "SVDD")
-        self.features_ = PixelFeatures(self.pca_components, self.random_state_)
-        F = self.features_.fit_transform(X)
-        self.gamma_ = resolve_gamma(self.gamma, F)
+        self.features_, F, self.gamma_ = kernel_training_features(X, self.nu, self.max_train, self.pca_components, self.gamma, self.random_state_, "SVDD")
         K = rbf_kernel(F, F, self.gamma_)
         C = 1.0 / (self.nu * len(F))
         alpha = solve_svdd_dual(K, C)

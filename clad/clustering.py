@@ -69,6 +69,11 @@ class FaissKMeans:
         return labels[:, 0].astype(np.int64)
 
 
+def default_kmeans(n_clusters: int, random_state: int) -> FaissKMeans:
+    """The k-means used when a detector is built without one (outside Hydra)."""
+    return FaissKMeans(n_clusters=n_clusters, random_state=random_state)
+
+
 def soft_assign(z: torch.Tensor, centers: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     """DEC's Student-t similarity q_ij between codes and cluster centres, rows summing to 1."""
     q = (1.0 + torch.cdist(z, centers).pow(2) / alpha).pow(-(alpha + 1.0) / 2.0)

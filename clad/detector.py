@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from clad.base import Detector
+from clad.clustering import default_kmeans
 from clad.confidence import get_scorer
 from clad.nets import SmallCNN
 from clad.training import predict, pretrain_autoencoder, train_classifier
@@ -77,7 +78,7 @@ class CLAD(Detector):
         codes = predict(ae.encoder, xs, self.eval_batch_size, self.device_).numpy()
 
         # Stage 2: self-labeling.
-        kmeans = self.kmeans or _default_kmeans
+        kmeans = self.kmeans or default_kmeans
         km = kmeans(n_clusters=self.n_clusters, random_state=self.random_state_)
         labels = km.fit_predict(codes)
         if self.dec is not None:
@@ -110,8 +111,3 @@ class CLAD(Detector):
         ]
         return torch.cat(out).numpy()
 
-
-def _default_kmeans(n_clusters: int, random_state: int):
-    from clad.clustering import FaissKMeans
-
-    return FaissKMeans(n_clusters=n_clusters, random_state=random_state)
