@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from clad.base import seed_everything
 from clad.data import make_split, to_float
-from clad.metrics import compute_metrics
+from clad.metrics import compute_metrics, pseudo_label_agreement
 
 log = logging.getLogger("run")
 logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # its INFO lines list CPU features it did not find
@@ -68,8 +68,23 @@ def build_data(cfg: DictConfig):
     return data, split
 
 
-def evaluate(detector, split) -> tuple[dict[str, Any], np.ndarray]:
-    """Fit on the normal training images, score the test (and validation) images, compute metrics."""
+def fit_diagnostics(detector, split) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a fitted detector's `diagnostics_` into flat scalars (for metrics.json) and the rest
+    (lists, for diagnostics.json). When the split knows the hidden classes of the training images,
+    add how well the pseudo-labels recover them (NMI, ARI): a diagnostic only, never a choice."""
+    diag = dict(getattr(detector, "diagnostics_", {}))
+    labels = getattr(detector, "pseudo_labels_", None)
+    if labels is not None and split.train_class is not None and len(labels) == len(split.train_class):
+        diag.update(pseudo_label_agreement(split.train_class, labels))
+    if "warnings" in diag:
+        diag["n_warnings"] = len(diag["warnings"])
+    flat = {k: v for k, v in diag.items() if isinstance(v, (int, float, str))}
+    return flat, diag
+
+
+def evaluate(detector, split) -> tuple[dict[str, Any], np.ndarray, dict[str, Any]]:
+    """Fit on the normal training images, score the test (and validation) images, compute metrics.
+    Returns the metrics, the test scores and the detector's full diagnostics."""
     t0 = time.perf_counter()
     detector.fit(to_float(split.train_x))
     t1 = time.perf_counter()
@@ -77,6 +92,8 @@ def evaluate(detector, split) -> tuple[dict[str, Any], np.ndarray]:
     t2 = time.perf_counter()
     metrics: dict[str, Any] = compute_metrics(split.test_y, scores)
     metrics.update(fit_seconds=t1 - t0, score_seconds=t2 - t1)
+    flat, diagnostics = fit_diagnostics(detector, split)
+    metrics.update(flat)
     if len(split.val_x):
         # An operating point chosen on held-out normal images only: accept 95% of them.
         threshold = float(np.quantile(detector.anomaly_score(to_float(split.val_x)), 0.95))
@@ -86,7 +103,7 @@ def evaluate(detector, split) -> tuple[dict[str, Any], np.ndarray]:
             test_tpr_at_val_threshold=float(accepted[split.test_y == 0].mean()),
             test_fpr_at_val_threshold=float(accepted[split.test_y == 1].mean()),
         )
-    return metrics, scores
+    return metrics, scores, diagnostics
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
@@ -112,8 +129,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         data, split = build_data(cfg)  # a bad split fails here, before any training
         detector = instantiate(cfg.detector, _convert_="all")
         metrics.update(n_train=len(split.train_x), n_val=len(split.val_x), n_test=len(split.test_y), n_test_anomalous=int(split.test_y.sum()))
-        results, scores = evaluate(detector, split)
+        results, scores, diagnostics = evaluate(detector, split)
         metrics.update(results, status="ok")
+        if diagnostics:
+            write_json(out / "diagnostics.json", diagnostics)
         write_scores(out / "scores.npz", split.test_index, split.test_y, scores, split.test_class)
         failed = False
     except Exception as err:

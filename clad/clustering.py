@@ -98,24 +98,26 @@ class DEC:
         self.batch_size = batch_size
         self.alpha = alpha
 
-    def refine(self, encoder: nn.Module, X: torch.Tensor, centers: np.ndarray, generator: torch.Generator) -> np.ndarray:
-        """`X` is the encoder's input on its device; returns the refined labels; trains `encoder` in place."""
+    def refine(self, encoder: nn.Module, X: torch.Tensor, centers: np.ndarray, generator: torch.Generator) -> tuple[np.ndarray, dict]:
+        """`X` is the encoder's input on its device; trains `encoder` in place. Returns the refined
+        labels and a record of the run (epochs, gradient steps, per-epoch KL loss and label change)."""
         device = X.device
         mu = nn.Parameter(torch.as_tensor(centers, dtype=torch.float32, device=device))
         opt = torch.optim.SGD(list(encoder.parameters()) + [mu], lr=self.lr, momentum=self.momentum)
-        previous = None
+        previous, losses, changes, steps = None, [], [], 0
         for epoch in range(self.max_epochs):
             encoder.eval()
             q = predict(lambda x: soft_assign(encoder(x), mu.detach(), self.alpha), X, 1024, device).to(device)
             labels = q.argmax(dim=1)
             if previous is not None:
-                changed = (labels != previous).float().mean().item()
-                if changed < self.tol:
-                    log.info("DEC stopped after %d epochs: %.3f%% of labels changed", epoch, 100 * changed)
+                changes.append((labels != previous).float().mean().item())
+                if changes[-1] < self.tol:
+                    log.info("DEC stopped after %d epochs: %.3f%% of labels changed", epoch, 100 * changes[-1])
                     break
             previous = labels
             p = target_distribution(q)
             encoder.train()
+            total = 0.0
             for idx in minibatches(len(X), self.batch_size, generator):
                 log_q = soft_assign(encoder(X[idx]), mu, self.alpha).clamp_min(1e-12).log()
                 loss = F.kl_div(log_q, p[idx], reduction="batchmean")
@@ -123,7 +125,10 @@ class DEC:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                total += loss.item() * len(idx)
+                steps += 1
+            losses.append(total / len(X))
         encoder.eval()
         q = predict(lambda x: soft_assign(encoder(x), mu.detach(), self.alpha), X, 1024, device)
-        self.cluster_centers_ = mu.detach().cpu().numpy()
-        return q.argmax(dim=1).numpy().astype(np.int64)
+        record = {"epochs": len(losses), "steps": steps, "loss_history": losses, "label_change_history": changes}
+        return q.argmax(dim=1).numpy().astype(np.int64), record

@@ -5,10 +5,17 @@ with One-Class Anomaly Detection?", ICLR 2021 workshop, arXiv 2104.09793).
 2. k-means on the codes, optionally refined by DEC, gives each image a pseudo-label;
 3. a classifier learns (image, pseudo-label) with cross-entropy;
 4. the anomaly score is the classifier's lack of confidence (ODIN by default, see clad.confidence).
+
+CLAD holds out `holdout` of its own training images from stage 3 (they are clustered, never
+classified during training) to measure how well the classifier fits its pseudo-labels on images it
+has not seen: a classifier that is not confidently right on normal images cannot separate them from
+anomalies by confidence. `diagnostics_` records every stage (losses, steps, cluster sizes, held-out
+accuracy) and `warnings` when a run falls short of the convergence rule (see `check_convergence`).
 """
 from __future__ import annotations
 
 import logging
+import math
 from typing import Callable
 
 import numpy as np
@@ -19,9 +26,23 @@ from clad.base import Detector
 from clad.clustering import default_kmeans
 from clad.confidence import get_scorer
 from clad.nets import SmallCNN
-from clad.training import predict, pretrain_autoencoder, train_classifier
+from clad.training import SCHEDULES, predict, pretrain_autoencoder, train_classifier
 
 log = logging.getLogger(__name__)
+
+MIN_HOLDOUT_ACCURACY = 0.95  # a classifier below this on held-out pseudo-labels has not converged
+MIN_CLUSTER_SHARE = 0.01  # a cluster under 1% of the images has (nearly) collapsed
+
+
+def check_convergence(holdout_accuracy: float | None, cluster_sizes: np.ndarray) -> list[str]:
+    """The convergence rule: the problems a run should report (empty when it converged)."""
+    problems = []
+    if holdout_accuracy is not None and holdout_accuracy < MIN_HOLDOUT_ACCURACY:
+        problems.append(f"classifier accuracy on held-out pseudo-labels {holdout_accuracy:.3f} < {MIN_HOLDOUT_ACCURACY}")
+    share = cluster_sizes.min() / max(cluster_sizes.sum(), 1)
+    if share < MIN_CLUSTER_SHARE:
+        problems.append(f"smallest cluster holds {100 * share:.2f}% of the images (< {100 * MIN_CLUSTER_SHARE:.0f}%)")
+    return problems
 
 
 class CLAD(Detector):
@@ -39,6 +60,10 @@ class CLAD(Detector):
         pretrain_epochs: int = 20,
         train_epochs: int = 20,
         min_steps: int = 0,
+        ae_channels: tuple[int, ...] = (32, 64, 128),
+        ae_hidden: int = 512,
+        schedule: str = "constant",
+        holdout: float = 0.1,
         batch_size: int = 128,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
@@ -58,6 +83,10 @@ class CLAD(Detector):
         self.pretrain_epochs = pretrain_epochs
         self.train_epochs = train_epochs
         self.min_steps = min_steps
+        self.ae_channels = ae_channels
+        self.ae_hidden = ae_hidden
+        self.schedule = schedule
+        self.holdout = holdout
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -65,34 +94,79 @@ class CLAD(Detector):
         self.device = device
         self.random_state = random_state
 
+    def _check_params(self, n: int) -> None:
+        """Every setting that could fail after training is checked here, before any of it."""
+        self._check_scoring_params()
+        if not 2 <= self.n_clusters <= n:
+            raise ValueError(f"n_clusters must be between 2 and the {n} training images; got {self.n_clusters}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}; got {self.schedule!r}")
+        if not 0.0 <= self.holdout < 0.5:
+            raise ValueError(f"holdout must be in [0, 0.5); got {self.holdout}")
+
     def _fit(self, X: np.ndarray) -> None:
-        self._check_scoring_params()  # fail on a bad name before any training
-        if not 2 <= self.n_clusters <= len(X):
-            raise ValueError(f"n_clusters must be between 2 and the {len(X)} training images; got {self.n_clusters}")
+        self._check_params(len(X))
         gen = torch.Generator().manual_seed(self.random_state_)
+        diag: dict = {"n_fit": len(X)}
 
         # Stage 1: latent codes of the normal images.
-        norm, ae = pretrain_autoencoder(X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, self.device_, gen, min_steps=self.min_steps)
+        norm, ae = pretrain_autoencoder(
+            X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, self.device_, gen,
+            min_steps=self.min_steps, channels=tuple(self.ae_channels), hidden=self.ae_hidden, schedule=self.schedule,
+            channels_last=True,
+        )
+        diag.update(_stage("ae", ae.loss_history, len(X), self.batch_size))
         x = torch.from_numpy(X).to(self.device_)
         xs = norm(x)
         codes = predict(ae.encoder, xs, self.eval_batch_size, self.device_).numpy()
 
-        # Stage 2: self-labeling.
+        # Stage 2: self-labeling, on every training image.
         kmeans = self.kmeans or default_kmeans
         km = kmeans(n_clusters=self.n_clusters, random_state=self.random_state_)
         labels = km.fit_predict(codes)
+        diag["kmeans_cluster_sizes"] = np.bincount(labels, minlength=self.n_clusters).tolist()
         if self.dec is not None:
-            labels = self.dec.refine(ae.encoder, xs, km.cluster_centers_, gen)
+            kmeans_labels = labels
+            labels, record = self.dec.refine(ae.encoder, xs, km.cluster_centers_, gen)
+            diag.update(dec_epochs=record["epochs"], dec_steps=record["steps"], dec_loss_history=record["loss_history"],
+                        dec_final_loss=record["loss_history"][-1] if record["loss_history"] else None,
+                        dec_label_change_history=record["label_change_history"],
+                        dec_changed_from_kmeans=float((labels != kmeans_labels).mean()))
         self.pseudo_labels_ = labels
         self.cluster_sizes_ = np.bincount(labels, minlength=self.n_clusters)
+        diag.update(cluster_sizes=self.cluster_sizes_.tolist(),
+                    cluster_min_share=float(self.cluster_sizes_.min() / len(X)),
+                    cluster_max_share=float(self.cluster_sizes_.max() / len(X)))
         log.info("pseudo-label cluster sizes: %s", self.cluster_sizes_.tolist())
 
         # Stage 3: a classifier of (image, pseudo-label); it standardizes its own [0, 1] input.
+        # A seeded part of the images is held out to measure the fit on unseen normal images.
+        order = torch.randperm(len(X), generator=gen)
+        n_hold = int(round(self.holdout * len(X)))
+        hold, train = order[:n_hold].to(self.device_), order[n_hold:].to(self.device_)
         make = self.classifier or SmallCNN
-        self.model_ = nn.Sequential(norm, make(self.input_shape_, self.n_clusters)).to(self.device_)
+        self.model_ = nn.Sequential(norm, make(self.input_shape_, self.n_clusters)).to(self.device_, memory_format=torch.channels_last)
         y = torch.from_numpy(labels).to(self.device_)
-        self.clf_loss_ = train_classifier(self.model_, x, y, self.train_epochs, self.batch_size, self.lr, self.weight_decay, gen, min_steps=self.min_steps)
+        holdout_history: list[float] = []
+
+        def holdout_accuracy(epoch: int) -> None:
+            if n_hold:
+                self.model_.eval()
+                pred = predict(self.model_, x[hold], self.eval_batch_size, self.device_).argmax(1)
+                holdout_history.append(float((pred == y[hold].cpu()).float().mean()))
+
+        history = train_classifier(self.model_, x[train], y[train], self.train_epochs, self.batch_size, self.lr, self.weight_decay, gen,
+                                   min_steps=self.min_steps, schedule=self.schedule, on_epoch=holdout_accuracy)
         self.model_.eval()
+        train_pred = predict(self.model_, x[train], self.eval_batch_size, self.device_).argmax(1)
+        diag.update(_stage("clf", history, len(train), self.batch_size),
+                    clf_train_accuracy=float((train_pred == y[train].cpu()).float().mean()),
+                    clf_holdout_accuracy=holdout_history[-1] if holdout_history else None,
+                    clf_holdout_accuracy_history=holdout_history, n_holdout=n_hold)
+        diag["warnings"] = check_convergence(diag["clf_holdout_accuracy"], self.cluster_sizes_)
+        for problem in diag["warnings"]:
+            log.warning("CLAD did not converge: %s", problem)
+        self.diagnostics_ = diag
 
     def _check_scoring_params(self):
         if self.eps_space not in ("pixel", "normalized"):
@@ -111,3 +185,8 @@ class CLAD(Detector):
         ]
         return torch.cat(out).numpy()
 
+
+def _stage(prefix: str, history: list[float], n: int, batch_size: int) -> dict:
+    """A training stage's record: epochs, gradient steps, final loss and the per-epoch losses."""
+    return {f"{prefix}_epochs": len(history), f"{prefix}_steps": len(history) * math.ceil(n / batch_size),
+            f"{prefix}_final_loss": history[-1] if history else None, f"{prefix}_loss_history": history}

@@ -3,7 +3,7 @@ higher score = more anomalous, so AUROC is `roc_auc_score(labels, scores)` and i
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+from sklearn.metrics import adjusted_rand_score, average_precision_score, normalized_mutual_info_score, roc_auc_score, roc_curve
 
 
 def _check(labels, scores) -> tuple[np.ndarray, np.ndarray]:
@@ -56,4 +56,13 @@ def compute_metrics(labels, scores) -> dict[str, float]:
         "aupr_out": aupr_out(labels, scores),
         "fpr95": fpr_at_tpr(labels, scores, 0.95),
         "detection_error": detection_error(labels, scores),
+    }
+
+
+def pseudo_label_agreement(hidden_classes, pseudo_labels) -> dict[str, float]:
+    """How well self-labeling recovers the hidden normal classes: NMI and ARI (1 = identical up to
+    renaming). A diagnostic only: hidden classes are never shown to a detector or used to choose."""
+    return {
+        "pseudo_label_nmi": float(normalized_mutual_info_score(hidden_classes, pseudo_labels)),
+        "pseudo_label_ari": float(adjusted_rand_score(hidden_classes, pseudo_labels)),
     }

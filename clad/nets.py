@@ -90,10 +90,14 @@ class ConvAutoencoder(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """A small conv classifier (conv-BN-ReLU-pool blocks, global average pool, linear)."""
+    """A small conv classifier: conv-BN-ReLU blocks (2x max-pool after the first two), then
+    `head="avg"` global average pooling and a linear layer, or `head="flatten"` a linear layer on
+    the whole feature map, which keeps where strokes are (global shape) instead of averaging it away."""
 
-    def __init__(self, in_shape: tuple[int, int, int], n_classes: int, width: int = 32):
+    def __init__(self, in_shape: tuple[int, int, int], n_classes: int, width: int = 32, head: str = "avg"):
         super().__init__()
+        if head not in ("avg", "flatten"):
+            raise ValueError(f"head must be 'avg' or 'flatten'; got {head!r}")
         c, h, w = in_shape
         layers, chans = [], [width, 2 * width, 4 * width]
         for i, out in enumerate(chans):
@@ -102,8 +106,9 @@ class SmallCNN(nn.Module):
                 layers.append(nn.MaxPool2d(2))
                 h, w = h // 2, w // 2
             c = out
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.fc = nn.Linear(c, n_classes)
+        pool = [nn.AdaptiveAvgPool2d(1)] if head == "avg" else []
+        self.features = nn.Sequential(*layers, *pool, nn.Flatten())
+        self.fc = nn.Linear(c if head == "avg" else c * h * w, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.features(x))

@@ -33,6 +33,16 @@ def predict(fn: Callable[[torch.Tensor], torch.Tensor], X, batch_size: int, devi
     return torch.cat([fn(X[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(X), batch_size)])
 
 
+SCHEDULES = ("constant", "cosine")
+
+
+def plan_epochs(n: int, batch_size: int, epochs: int, min_steps: int = 0) -> int:
+    """`epochs`, raised until the run takes at least `min_steps` gradient steps on `n` samples."""
+    if epochs > 0 and min_steps > 0:
+        epochs = max(epochs, math.ceil(min_steps / math.ceil(n / batch_size)))
+    return epochs
+
+
 def fit_epochs(
     model: nn.Module,
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
@@ -43,15 +53,22 @@ def fit_epochs(
     generator: torch.Generator,
     stage: str,
     min_steps: int = 0,
+    schedule: str = "constant",
+    on_epoch: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Run `epochs` passes of minibatch SGD; `loss_fn(idx)` returns the mean loss of the batch `idx`.
 
     `min_steps` raises the number of epochs until at least that many gradient steps are taken, so
     a small dataset (the 240 images of digits_cur make 2 batches) is not left undertrained by an
-    epoch count meant for larger ones. Returns the mean loss of each epoch; a non-finite loss
-    raises with the stage's name."""
-    if epochs > 0 and min_steps > 0:
-        epochs = max(epochs, math.ceil(min_steps / math.ceil(n / batch_size)))
+    epoch count meant for larger ones. `schedule="cosine"` anneals the learning rate to zero over
+    all the steps (a run that ends at lr 0 ends converged for its budget); "constant" keeps it.
+    `on_epoch(epoch)` is called after each epoch (e.g. to evaluate held-out data). Returns the
+    mean loss of each epoch; a non-finite loss raises with the stage's name."""
+    epochs = plan_epochs(n, batch_size, epochs, min_steps)
+    if schedule not in SCHEDULES:
+        raise ValueError(f"{stage}: schedule must be one of {SCHEDULES}; got {schedule!r}")
+    steps = epochs * math.ceil(n / batch_size)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1)) if schedule == "cosine" else None
     history = []
     for epoch in range(epochs):
         model.train()
@@ -62,9 +79,13 @@ def fit_epochs(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.item() * len(idx)
             count += len(idx)
         history.append(total / max(count, 1))
+        if on_epoch is not None:
+            on_epoch(epoch)
         log.debug("%s epoch %d/%d loss %.5f", stage, epoch + 1, epochs, history[-1])
     if history:
         log.info("%s: %d epochs, final loss %.5f", stage, epochs, history[-1])
@@ -72,28 +93,36 @@ def fit_epochs(
     return history
 
 
-def train_autoencoder(ae: nn.Module, X: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "autoencoder", min_steps: int = 0) -> list[float]:
+def train_autoencoder(ae: nn.Module, X: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "autoencoder", min_steps: int = 0, schedule: str = "constant") -> list[float]:
     """Mean squared reconstruction error with Adam. `X` is the (already standardized) input on `device`."""
     opt = torch.optim.Adam(ae.parameters(), lr=lr, weight_decay=weight_decay)
-    return fit_epochs(ae, lambda idx: ((ae(X[idx]) - X[idx]) ** 2).mean(), len(X), epochs, batch_size, opt, generator, stage, min_steps)
+    return fit_epochs(ae, lambda idx: ((ae(X[idx]) - X[idx]) ** 2).mean(), len(X), epochs, batch_size, opt, generator, stage, min_steps, schedule)
 
 
-def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "classifier", min_steps: int = 0) -> list[float]:
+def train_classifier(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float,
+    generator: torch.Generator, stage: str = "classifier", min_steps: int = 0, schedule: str = "constant",
+    on_epoch: Callable[[int], None] | None = None,
+) -> list[float]:
     """Cross-entropy with Adam on (image, label) pairs held on `device`."""
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     ce = nn.CrossEntropyLoss()
-    return fit_epochs(model, lambda idx: ce(model(X[idx]), y[idx]), len(X), epochs, batch_size, opt, generator, stage, min_steps)
+    return fit_epochs(model, lambda idx: ce(model(X[idx]), y[idx]), len(X), epochs, batch_size, opt, generator, stage, min_steps, schedule, on_epoch)
 
 
 def pretrain_autoencoder(
     X: np.ndarray, latent_dim: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
     device: torch.device, generator: torch.Generator, stage: str = "autoencoder", min_steps: int = 0,
+    channels: tuple[int, ...] = (32, 64, 128), hidden: int = 512, schedule: str = "constant", channels_last: bool = False,
 ) -> tuple[Standardize, ConvAutoencoder]:
     """CLAD's stage 1, shared with the baselines that build on it: a ConvAutoencoder trained with MSE
     on the normal images standardized with their own statistics. Returns the fitted standardizer
-    and the autoencoder in eval mode (its per-epoch losses in `ae.loss_history`)."""
+    and the autoencoder in eval mode (its per-epoch losses in `ae.loss_history`).
+    `channels_last` stores the weights NHWC, which oneDNN's CPU convolutions run 1.3-1.5x faster."""
     x = torch.from_numpy(X).to(device)
     norm = Standardize.fit(x).to(device)
-    ae = ConvAutoencoder(tuple(X.shape[1:]), latent_dim).to(device)
-    ae.loss_history = train_autoencoder(ae, norm(x), epochs, batch_size, lr, weight_decay, generator, stage, min_steps)
+    ae = ConvAutoencoder(tuple(X.shape[1:]), latent_dim, tuple(channels), hidden).to(device)
+    if channels_last:
+        ae = ae.to(memory_format=torch.channels_last)
+    ae.loss_history = train_autoencoder(ae, norm(x), epochs, batch_size, lr, weight_decay, generator, stage, min_steps, schedule)
     return norm, ae.eval()

@@ -59,6 +59,9 @@ class AnomalySplit:
     test_y: np.ndarray
     test_class: np.ndarray
     test_index: np.ndarray  # position of each test image in the dataset's test set
+    # The hidden class of each training image: for diagnostics only (how well pseudo-labels
+    # recover the classes), never passed to a detector.
+    train_class: np.ndarray | None = None
 
 
 def resolve_class_names(name: str, classes: Sequence[int | str] | int | str | None, class_names: Sequence[str]) -> list[int] | None:
@@ -152,6 +155,7 @@ def make_split(
         test_y=test_y,
         test_class=test_class,
         test_index=test_index,
+        train_class=data.train_y[train_idx].astype(np.int64),
     )
 
 

@@ -1,0 +1,105 @@
+"""The paper's Table 1 on MNIST from the runs of benchmarks/table1_mnist.sh: one row per run
+(runs.csv), mean ± std over seeds beside the paper's number for each cell (table.md), and a README
+with the commands, budget, commit, machine and wall time.
+
+    python -m benchmarks.table1_mnist multirun/table1_mnist --out results/table1_mnist
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from sweep import load_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+DETECTORS = ["clad", "deepsvdd", "ocsvm", "svdd", "ocnn", "occnn", "ae_recon", "latent_kmeans"]
+PAPER_NAMES = {"clad": "CLAD", "deepsvdd": "DeepSVDD", "ocsvm": "OCSVM", "svdd": "SVDD", "ocnn": "OCNN", "occnn": "OCCNN"}
+SCENARIOS = {"mnist_cur": "CUR", "mnist_str": "STR", "mnist_mix": "MIX"}
+COLUMNS = ["split", "detector", "seed", "auroc", "status", "aupr_in", "aupr_out", "fpr95", "fit_seconds", "score_seconds",
+           "n_train", "clf_holdout_accuracy", "cluster_min_share", "cluster_max_share", "pseudo_label_nmi", "n_warnings", "run_dir"]
+
+
+def paper_numbers(path: Path) -> dict[tuple[str, str], float]:
+    df = pd.read_csv(path)
+    df = df[(df["dataset"] == "mnist") & (df["table"] == 1)]
+    return {(r.scenario, r.method): float(r.auroc) for r in df.itertuples()}
+
+
+def table(runs: pd.DataFrame, paper: dict[tuple[str, str], float]) -> pd.DataFrame:
+    ok = runs[runs["status"] == "ok"]
+    rows = []
+    for split, scenario in SCENARIOS.items():
+        row = {"scenario": f"{scenario} ({split})"}
+        for det in DETECTORS:
+            a = 100 * ok[(ok["split"] == split) & (ok["detector"] == det)]["auroc"]
+            cell = f"{a.mean():.1f} ± {a.std():.1f} (n={len(a)})" if len(a) > 1 else (f"{a.mean():.1f} (n=1)" if len(a) else "–")
+            if (scenario, PAPER_NAMES.get(det)) in paper:
+                cell += f" [paper {paper[(scenario, PAPER_NAMES[det])]:.1f}]"
+            row[det] = cell
+        rows.append(row)
+    mean = {"scenario": "mean of the 3 scenario means"}
+    for det in DETECTORS:
+        means = [100 * ok[(ok["split"] == s) & (ok["detector"] == det)]["auroc"].mean() for s in SCENARIOS]
+        papers = [paper.get((sc, PAPER_NAMES.get(det))) for sc in SCENARIOS.values()]
+        cell = f"{pd.Series(means).mean():.1f}" if not pd.Series(means).isna().any() else "–"
+        if all(p is not None for p in papers):
+            cell += f" [paper {sum(papers) / 3:.1f}]"
+        mean[det] = cell
+    rows.append(mean)
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("root", type=Path, help="the folder of benchmarks/table1_mnist.sh (OUT)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "table1_mnist")
+    parser.add_argument("--paper", type=Path, default=ROOT.parent / "shared" / "paper" / "reported_auroc.csv")
+    args = parser.parse_args()
+    runs = load_runs(args.root)
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs["run_dir"] = runs["run_dir"].map(lambda p: str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else p)
+    runs[[c for c in COLUMNS if c in runs.columns]].sort_values(["split", "detector", "seed"]).to_csv(args.out / "runs.csv", index=False)
+    shown = table(runs, paper_numbers(args.paper))
+    failed = runs[runs["status"] != "ok"][["split", "detector", "seed"]]
+    (args.out / "table.md").write_text(
+        "AUROC (%) on MNIST, normal = the scenario's digits, every other digit an anomaly; mean ± std over seeds "
+        "(n = successful runs), the paper's single-seed number in brackets. Made by "
+        f"`python -m benchmarks.table1_mnist {args.root}` (see README.md here for the runs).\n\n"
+        + shown.to_markdown(index=False) + "\n\n"
+        + (f"Failed runs: {failed.to_dict('records')}\n" if len(failed) else "No failed runs.\n")
+    )
+    timing = (args.root / "timing.txt").read_text() if (args.root / "timing.txt").exists() else "(no timing.txt)"
+    commits = sorted(set(subprocess.run(["git", "log", "-1", "--format=%h", "--", str(p)], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+                         for p in [ROOT / "clad", ROOT / "baselines", ROOT / "conf"]))
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    fit = runs[runs["status"] == "ok"].groupby("detector")["fit_seconds"].agg(["mean", "max"]).round(0)
+    (args.out / "README.md").write_text(f"""# Table 1, MNIST: CLAD and the one-class baselines
+
+- Runs: `bash benchmarks/table1_mnist.sh` (its header states the budgets), into `{args.root}`; one folder per
+  (detector, split, seed) holding `metrics.json`, `diagnostics.json` (CLAD), `scores.npz` and `.hydra/`.
+- Tables: `python -m benchmarks.table1_mnist {args.root} --out {args.out.resolve().relative_to(ROOT) if args.out.resolve().is_relative_to(ROOT) else args.out}`
+  -> `runs.csv` (one row per run), `table.md` (mean ± std beside the paper's numbers).
+- Data: `$CLAD_DATA` = `../shared/data` (MNIST, byte-identical to the official files); all 10,000 test images.
+- Budget: `budget=cpu` (conf/budget/cpu.yaml); CLAD, deepsvdd, ocsvm, svdd on every normal training image
+  (90%; 10% held out as validation), ae_recon, latent_kmeans, ocnn, occnn on 1,000 a class (see the script).
+- Seeds: {' '.join(map(str, sorted(set(runs['seed']))))}. Defaults frozen before these runs: results/selection_log.md.
+- Code: HEAD {head} when the table was made; last change to clad/, baselines/, conf/: {', '.join(commits)}.
+- Machine: {platform.node()} ({platform.platform()}, {platform.machine()}), 2 CPU cores, two jobs side by side
+  with one torch thread each; no GPU.
+- Wall time of the whole sweep (UTC):
+```
+{timing.strip()}
+```
+- Fit seconds per run (mean, max), one thread beside another job:
+
+{fit.to_markdown()}
+""")
+    print(shown.to_markdown(index=False))
+
+
+if __name__ == "__main__":
+    main()
