@@ -6,7 +6,8 @@ the test set with every confidence score, and append one JSON line per run to `-
 
 Each line holds the overrides, the fit's diagnostics (cluster shares, losses, steps, held-out
 pseudo-label accuracy, NMI/ARI against the hidden classes), the test AUROC of msp (T=1),
-odin (the configured T and eps) and energy (T=1), the wall time and the peak memory. Test AUROC
+odin (the configured T and eps) and energy (T=1) (with --odin-grid also ODIN over a grid of T and
+eps), the wall time and the peak memory. Test AUROC
 here is a measurement for the diagnosis, never the reason for a default (results/selection_log.md).
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--name", required=True, help="a label for this run in the output")
     parser.add_argument("--out", required=True, type=Path, help="JSON-lines file to append to")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--odin-grid", action="store_true", help="also score ODIN over T in {1, 10, 1000} x eps in {0, 5e-4, 1e-3, 4e-3}")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for run.py")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -56,6 +58,11 @@ def main() -> None:
     for score, temperature in (("msp", 1.0), ("odin", cfg.detector.temperature), ("energy", 1.0)):
         detector.set_params(score=score, temperature=temperature)
         record[f"auroc_{score}"] = auroc(split.test_y, detector.anomaly_score(test_x))
+    if args.odin_grid:  # ODIN's T and eps, for the diagnosis only: one fit, many scorings
+        for temperature in (1.0, 10.0, 1000.0):
+            for epsilon in (0.0, 0.0005, 0.001, 0.004):
+                detector.set_params(score="odin", temperature=temperature, epsilon=epsilon)
+                record[f"auroc_odin_T{temperature:g}_eps{epsilon:g}"] = auroc(split.test_y, detector.anomaly_score(test_x))
     record.update(flat)
     record.update(
         peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,

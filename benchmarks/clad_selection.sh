@@ -2,7 +2,7 @@
 # CLAD's defaults, chosen on the development set (issue 7): each variant below on the three embedded
 # digits scenarios x seeds 0, 1, 2, one line per fit in results/clad_selection/dev_digits.jsonl
 # (held-out pseudo-label accuracy, cluster shares, losses, and the dev-set AUROC of msp/odin/energy).
-#   bash benchmarks/clad_selection.sh                 # ~15 min on 2 CPU cores (one job at a time, 1 thread)
+#   . .venv/bin/activate && bash benchmarks/clad_selection.sh   # ~15 min on 2 CPU cores (one job at a time, 1 thread)
 #   python -m benchmarks.clad_report results/clad_selection/dev_digits.jsonl > results/clad_selection/dev_digits.md
 # The variants are the candidates of results/selection_log.md; `default` is the frozen configuration.
 set -euo pipefail
