@@ -78,14 +78,15 @@ def main(argv: list[str] | None = None) -> None:
 
 - command: `{COMMAND}`
 - data: MNIST (../shared/data/MNIST, the official files); normal = one digit, anomalies = the other nine;
-  budget=cpu: 1,000 training images of the digit (seeded subset; 900 train, 100 validation, unused here),
+  baselines: 1,000 training images of the digit (seeded subset; 900 train, 100 validation, unused here),
   tested on the full 10,000-image test set. Ruff et al. train on all ~6,000 images of the digit.
 - seeds: {seeds}; {len(ok)} successful runs, {int((runs['status'] != 'ok').sum())} failed; cells with fewer than 2 seeds say n.
 - machine: {platform.node()} ({platform.platform()}), 2 shared CPU cores, one thread per run, no GPU.
 - epochs (budget=cpu, conf/budget/cpu.yaml): Deep SVDD 30 autoencoder + 30 training epochs (Ruff et al.: 150 + 150
   on ~6x the images); ocnn, occnn, ae_recon, latent_kmeans 5 autoencoder epochs (+ 5 for ocnn, occnn); kernel
-  methods use all 900 images (max 5,000 for ocsvm, 1,000 for svdd). CLAD (CLAD=1 in the script) ran with
-  20 autoencoder / 20 classifier / at most 20 DEC epochs, raised to 25 by budget.min_steps=200 on 900 images. Hyperparameters are the configs' defaults; none was chosen on test data.
+  methods use all 900 images (max 5,000 for ocsvm, 1,000 for svdd). CLAD (CLAD=1 in the script) runs with
+  its defaults: budget=cpu, every training image of the digit (~5,400), 10 autoencoder / at most 10 DEC /
+  10 classifier epochs (conf/budget/cpu.yaml). Hyperparameters are the configs' defaults; none was chosen on test data.
 - scores and per-run metrics: each job's folder under multirun/mnist_one_class (run_dir in mnist_one_class_runs.csv).
 
 {render(table, wide)}
