@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import shlex
 import sys
@@ -138,11 +139,17 @@ def sweep_commands(roots: list[str]) -> list[str]:
     return lines
 
 
+def relative_path(path: str) -> str:
+    """A path as seen from the working directory (the repository when run from it), so result files
+    never name a folder only this machine has."""
+    return os.path.relpath(path) if os.path.isabs(str(path)) else str(path)
+
+
 def provenance(roots: list[str], runs: pd.DataFrame | None = None) -> str:
     """Who made a figure: the commands that made the runs and the table, the data, the runs and the machine."""
     made = "".join(f"runs made by: {line}\n" for line in sweep_commands(roots))
     if runs is not None and "data_dir" in runs:
-        made += f"data: {', '.join(sorted(set(map(str, runs['data_dir'].dropna()))))} (datasets: {', '.join(sorted(set(runs['dataset'])))})\n"
+        made += f"data: {', '.join(sorted(set(map(relative_path, runs['data_dir'].dropna()))))} (datasets: {', '.join(sorted(set(runs['dataset'])))})\n"
     return (
         f"{made}"
         f"table made by: python {' '.join(shlex.quote(a) for a in sys.argv)}\n"
@@ -164,6 +171,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 
     runs = load_runs(*args.roots)
+    if "data_dir" in runs:
+        runs["data_dir"] = runs["data_dir"].map(lambda p: relative_path(p) if isinstance(p, str) else p)
     table = summarize(runs, args.by, args.metric)
     shown = render(table, args.by, args.metric)
     print(shown.to_markdown(index=False))
