@@ -94,7 +94,7 @@ class SmallCNN(nn.Module):
     `head="avg"` global average pooling and a linear layer, or `head="flatten"` a linear layer on
     the whole feature map, which keeps where strokes are (global shape) instead of averaging it away."""
 
-    def __init__(self, in_shape: tuple[int, int, int], n_classes: int, width: int = 32, head: str = "avg"):
+    def __init__(self, in_shape: tuple[int, int, int], n_classes: int, width: int = 32, head: str = "flatten"):
         super().__init__()
         if head not in ("avg", "flatten"):
             raise ValueError(f"head must be 'avg' or 'flatten'; got {head!r}")
