@@ -49,6 +49,13 @@ def main() -> None:
     out += ["## By variant and split", "", render(df, ["name", "split"]), ""]
     if df["split"].nunique() > 1:
         out += ["## By variant (all splits)", "", render(df, ["name"]), ""]
+    grid = sorted(c for c in df.columns if c.startswith("auroc_odin_T"))
+    if grid:  # benchmarks/clad_diagnosis.py --odin-grid: one fit scored with ODIN over T x eps
+        rows = df.dropna(subset=grid)
+        out += ["## ODIN over temperature T and input perturbation eps (AUROC %, one fit each)", ""]
+        for _, r in rows.iterrows():
+            t = pd.DataFrame([(float(c.split("_T")[1].split("_eps")[0]), float(c.split("_eps")[1]), 100 * r[c]) for c in grid], columns=["T", "eps", "auroc"])
+            out += [f"`{r['name']}` ({r['options']} seed={r['seed']}):", "", t.pivot(index="T", columns="eps", values="auroc").round(1).to_markdown(), ""]
     sys.stdout.write("\n".join(out))
 
 
