@@ -65,7 +65,8 @@ def test_convergence_rule():
 
 
 def test_an_undertrained_run_says_so(scenario, one_thread, caplog):
-    det = CLAD(n_clusters=3, pretrain_epochs=1, train_epochs=1, batch_size=256, device="cpu", random_state=0)
+    # lr 1e-7: the classifier stays at its random initialisation, far from its pseudo-labels
+    det = CLAD(n_clusters=3, pretrain_epochs=1, train_epochs=1, batch_size=256, lr=1e-7, device="cpu", random_state=0)
     with caplog.at_level("WARNING"):
         det.fit(scenario[0])
     assert any("held-out pseudo-labels" in w for w in det.diagnostics_["warnings"])
