@@ -58,8 +58,10 @@ def main() -> None:
     parser.add_argument("root", type=Path, help="the folder of benchmarks/table1_mnist.sh (OUT)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "table1_mnist")
     parser.add_argument("--paper", type=Path, default=ROOT.parent / "shared" / "paper" / "reported_auroc.csv")
+    parser.add_argument("--note", default="", help="a line about how the sweep ran, for the README (e.g. other load on the machine)")
     args = parser.parse_args()
     runs = load_runs(args.root)
+    timing = (args.root / "timing.txt").read_text() if (args.root / "timing.txt").exists() else "(no timing.txt)"
     args.out.mkdir(parents=True, exist_ok=True)
     runs["run_dir"] = runs["run_dir"].map(lambda p: str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else p)
     runs[[c for c in COLUMNS if c in runs.columns]].sort_values(["split", "detector", "seed"]).to_csv(args.out / "runs.csv", index=False)
@@ -72,10 +74,11 @@ def main() -> None:
         + shown.to_markdown(index=False) + "\n\n"
         + (f"Failed runs: {failed.to_dict('records')}\n" if len(failed) else "No failed runs.\n")
     )
-    timing = (args.root / "timing.txt").read_text() if (args.root / "timing.txt").exists() else "(no timing.txt)"
-    commits = sorted(set(subprocess.run(["git", "log", "-1", "--format=%h", "--", str(p)], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-                         for p in [ROOT / "clad", ROOT / "baselines", ROOT / "conf"]))
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    first = timing.split()[1] if timing.startswith("start") else None
+    git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True, cwd=ROOT).stdout.strip()  # noqa: E731
+    head = git("rev-parse", "--short", "HEAD")
+    at_start = git("rev-list", "-1", f"--before={first}", "HEAD")[:7] if first else "?"
+    since = git("log", f"--since={first}", "--format=%h %s", "--", "clad", "baselines", "conf", "run.py") if first else ""
     fit = runs[runs["status"] == "ok"].groupby("detector")["fit_seconds"].agg(["mean", "max"]).round(0)
     (args.out / "README.md").write_text(f"""# Table 1, MNIST: CLAD and the one-class baselines
 
@@ -87,9 +90,11 @@ def main() -> None:
 - Budget: `budget=cpu` (conf/budget/cpu.yaml); CLAD, deepsvdd, ocsvm, svdd on every normal training image
   (90%; 10% held out as validation), ae_recon, latent_kmeans, ocnn, occnn on 1,000 a class (see the script).
 - Seeds: {' '.join(map(str, sorted(set(runs['seed']))))}. Defaults frozen before these runs: results/selection_log.md.
-- Code: HEAD {head} when the table was made; last change to clad/, baselines/, conf/: {', '.join(commits)}.
+- Code: commit {at_start} when the first run started; HEAD {head} when the table was made. Changes to
+  clad/, baselines/, conf/ or run.py after the first run started (a job runs the code of its start):
+{chr(10).join("  - " + line for line in since.splitlines()) or "  - none"}
 - Machine: {platform.node()} ({platform.platform()}, {platform.machine()}), 2 CPU cores, two jobs side by side
-  with one torch thread each; no GPU.
+  with one torch thread each; no GPU. {args.note}
 - Wall time of the whole sweep (UTC):
 ```
 {timing.strip()}

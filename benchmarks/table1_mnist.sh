@@ -30,7 +30,7 @@ job() {  # job <detector> <split> <seed> [overrides...]: one run.py run in its o
     hydra.run.dir="$dir" > "$OUT/$det-$split-$seed.log" 2>&1 || echo "failed: $det $split $seed (see $OUT/$det-$split-$seed.log)"
 }
 
-date -u +"start %FT%TZ ($WORKERS${DETECTORS:+: $DETECTORS})" >> "$OUT/timing.txt"
+date -u +"start %FT%TZ (workers: $WORKERS; baselines: $DETECTORS; seeds: $SEEDS; splits: $SPLITS)" >> "$OUT/timing.txt"
 if [[ " $WORKERS " == *" clad "* ]]; then (
   for seed in $SEEDS; do for split in $SPLITS; do job clad "$split" "$seed"; done; done
 ) & fi
