@@ -124,7 +124,7 @@ def main() -> None:
         "",
         f"- command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`".rstrip(),
         f"- date: {dt.datetime.now().isoformat(timespec='seconds')}; commit {git_commit()}",
-        f"- data: {root} (see its README.md); datasets: {', '.join(todo)}" + (f"; not present, skipped: {', '.join(skipped)}" if skipped else ""),
+        f"- data: {os.path.relpath(root, REPO)} (see its README.md); datasets: {', '.join(todo)}" + (f"; not present, skipped: {', '.join(skipped)}" if skipped else ""),
         "- seed: none (loading is deterministic); each load in a fresh process; "
         f"{a.repeats} repeats, each with a new empty cache folder (first = decode + write cache, cached = read it)",
         f"- machine: {machine()}",
