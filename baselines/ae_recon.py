@@ -31,6 +31,13 @@ class AEReconstruction(Detector):
         self.device = device
         self.random_state = random_state
 
+    def _check_params(self, n: int) -> None:
+        # The autoencoder is the whole detector: 0 epochs would score with an untrained one.
+        for name in ("latent_dim", "pretrain_epochs", "batch_size", "eval_batch_size"):
+            self._check(name, low=1, integer=True)
+        self._check("lr", low=0, low_open=True)
+        self._check("weight_decay", low=0)
+
     def _fit(self, X: np.ndarray) -> None:
         gen = torch.Generator().manual_seed(self.random_state_)
         self.norm_, self.ae_ = pretrain_autoencoder(

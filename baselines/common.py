@@ -8,6 +8,8 @@ import logging
 
 import numpy as np
 
+from clad.base import check_param
+
 log = logging.getLogger(__name__)
 
 
@@ -60,11 +62,23 @@ def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
 
 
 
-def kernel_training_features(X: np.ndarray, nu: float, max_train: int | None, pca_components: int | None, gamma: float | str, random_state: int, who: str) -> tuple[PixelFeatures, np.ndarray, float]:
-    """What OCSVM and SVDD do before their solvers: check nu, subsample, build (PCA) pixel features,
-    resolve the RBF bandwidth. Returns the fitted features, the training features and gamma."""
-    if not 0.0 < nu <= 1.0:
-        raise ValueError(f"nu must be in (0, 1]; got {nu}")
+def check_kernel_params(who: str, nu: float, gamma: float | str, pca_components: int | None, max_train: int | None, eval_batch_size: int) -> None:
+    """The settings OCSVM and SVDD share, checked before any data is touched."""
+    check_param(who, "nu", nu, low=0, high=1, low_open=True)
+    if gamma not in ("scale", "auto"):
+        if isinstance(gamma, str):
+            raise ValueError(f"{who}: gamma must be 'scale', 'auto' or a number > 0; got {gamma!r}")
+        check_param(who, "gamma", gamma, low=0, low_open=True)
+    # pca_components=0 would silently mean "no PCA": null says that.
+    check_param(who, "pca_components", pca_components, low=1, integer=True, optional=True)
+    check_param(who, "max_train", max_train, low=1, integer=True, optional=True)
+    check_param(who, "eval_batch_size", eval_batch_size, low=1, integer=True)
+
+
+def kernel_training_features(X: np.ndarray, max_train: int | None, pca_components: int | None, gamma: float | str, random_state: int, who: str) -> tuple[PixelFeatures, np.ndarray, float]:
+    """What OCSVM and SVDD do before their solvers (after `check_kernel_params`): subsample, build
+    (PCA) pixel features, resolve the RBF bandwidth. Returns the fitted features, the training
+    features and gamma."""
     X = subsample(X, max_train, np.random.default_rng(random_state), who)
     features = PixelFeatures(pca_components, random_state)
     F = features.fit_transform(X)

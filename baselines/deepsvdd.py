@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from clad.base import Detector, check_finite
+from clad.base import Detector, check_finite, check_param
 from clad.nets import GlobalContrastNorm, LeNetDecoder, LeNetEncoder
 from clad.training import fit_epochs, minibatches, predict
 
@@ -68,13 +68,31 @@ class DeepSVDD(Detector):
         self.device = device
         self.random_state = random_state
 
-    def _fit(self, X: np.ndarray) -> None:
+    def _check_params(self, n: int) -> None:
+        """`epochs` must be >= 1 (the one-class training is the method); `pretrain_epochs=0` is
+        accepted and skips the autoencoder pretraining, with a warning."""
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {OBJECTIVES}; got {self.objective!r}")
-        if not 0.0 < self.nu <= 1.0:
-            raise ValueError(f"nu must be in (0, 1]; got {self.nu}")
+            raise ValueError(f"DeepSVDD: objective must be one of {OBJECTIVES}; got {self.objective!r}")
+        self._check("nu", low=0, high=1, low_open=True)
         if self.preprocess not in ("gcn", "none"):
-            raise ValueError(f"preprocess must be 'gcn' or 'none'; got {self.preprocess!r}")
+            raise ValueError(f"DeepSVDD: preprocess must be 'gcn' or 'none'; got {self.preprocess!r}")
+        if self.channels is not None:
+            if len(self.channels) == 0:
+                raise ValueError("DeepSVDD: channels must list at least one convolution width, or be null (the paper's); got []")
+            for i, width in enumerate(self.channels):
+                check_param("DeepSVDD", f"channels[{i}]", width, low=1, integer=True)
+        self._check("rep_dim", low=1, integer=True, optional=True)
+        self._check("eps", low=0)
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            self._check(name, low=1, integer=True)
+        for name in ("pretrain_epochs", "warmup_epochs"):
+            self._check(name, low=0, integer=True)
+        for name in ("lr", "ae_lr"):
+            self._check(name, low=0, low_open=True)
+        for name in ("weight_decay", "ae_weight_decay"):
+            self._check(name, low=0)
+
+    def _fit(self, X: np.ndarray) -> None:
         gen = torch.Generator().manual_seed(self.random_state_)
         x = torch.from_numpy(X).to(self.device_)
         norm = (GlobalContrastNorm.fit(x) if self.preprocess == "gcn" else nn.Identity()).to(self.device_)
@@ -89,6 +107,8 @@ class DeepSVDD(Detector):
             ae = nn.Sequential(encoder, LeNetDecoder(encoder, self.input_shape_[0], rep_dim)).to(self.device_)
             opt = torch.optim.Adam(ae.parameters(), lr=self.ae_lr, weight_decay=self.ae_weight_decay)
             self.ae_loss_ = fit_epochs(ae, lambda idx: ((ae(xn[idx]) - xn[idx]) ** 2).mean(), len(xn), self.pretrain_epochs, self.batch_size, opt, gen, "DeepSVDD autoencoder pretraining")
+        else:
+            log.warning("DeepSVDD: pretrain_epochs=0: no autoencoder pretraining, the network starts from its random initialisation")
 
         # Centre: the mean of an initial forward pass. A coordinate near zero is pushed to +-eps:
         # a zero coordinate could be matched trivially by zero weights (a collapse towards c).

@@ -38,9 +38,18 @@ class LatentKMeans(Detector):
         self.device = device
         self.random_state = random_state
 
+    def _check_params(self, n: int) -> None:
+        """`pretrain_epochs=0` is accepted (k-means on the codes of an untrained encoder, with a warning)."""
+        self._check("n_clusters", integer=True)
+        if not 1 <= self.n_clusters <= n:
+            raise ValueError(f"LatentKMeans: n_clusters must be between 1 and the {n} training images; got {self.n_clusters}")
+        for name in ("latent_dim", "batch_size", "eval_batch_size"):
+            self._check(name, low=1, integer=True)
+        self._check("pretrain_epochs", low=0, integer=True)
+        self._check("lr", low=0, low_open=True)
+        self._check("weight_decay", low=0)
+
     def _fit(self, X: np.ndarray) -> None:
-        if not 1 <= self.n_clusters <= len(X):
-            raise ValueError(f"n_clusters must be between 1 and the {len(X)} training images; got {self.n_clusters}")
         gen = torch.Generator().manual_seed(self.random_state_)
         self.norm_, self.ae_ = pretrain_autoencoder(
             X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, self.device_, gen, "LatentKMeans autoencoder"

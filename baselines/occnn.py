@@ -63,11 +63,19 @@ class OCCNN(Detector):
         self.device = device
         self.random_state = random_state
 
-    def _fit(self, X: np.ndarray) -> None:
-        if self.sigma <= 0:
-            raise ValueError(f"sigma must be positive; got {self.sigma}")
+    def _check_params(self, n: int) -> None:
+        """`epochs` must be >= 1 (an untrained classifier scores nothing); `pretrain_epochs=0` is
+        accepted (the feature extractor starts untrained, with a warning)."""
+        self._check("sigma", low=0, low_open=True)
         if self.feature_norm not in FEATURE_NORMS:
-            raise ValueError(f"feature_norm must be one of {FEATURE_NORMS}; got {self.feature_norm!r}")
+            raise ValueError(f"OCCNN: feature_norm must be one of {FEATURE_NORMS}; got {self.feature_norm!r}")
+        for name in ("feature_dim", "epochs", "batch_size", "eval_batch_size"):
+            self._check(name, low=1, integer=True)
+        self._check("pretrain_epochs", low=0, integer=True)
+        self._check("lr", low=0, low_open=True)
+        self._check("ae_lr", low=0, low_open=True)
+
+    def _fit(self, X: np.ndarray) -> None:
         gen = torch.Generator().manual_seed(self.random_state_)
         norm, ae = pretrain_autoencoder(X, self.feature_dim, self.pretrain_epochs, self.batch_size, self.ae_lr, 0.0, self.device_, gen, "OCCNN autoencoder")
         self.features_ = nn.Sequential(norm, ae.encoder)

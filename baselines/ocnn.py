@@ -52,11 +52,19 @@ class OCNN(Detector):
         self.device = device
         self.random_state = random_state
 
-    def _fit(self, X: np.ndarray) -> None:
-        if not 0.0 < self.nu < 1.0:
-            raise ValueError(f"nu must be in (0, 1); got {self.nu}")
+    def _check_params(self, n: int) -> None:
+        """`epochs` must be >= 1 (r of an untrained net ranks nothing); `pretrain_epochs=0` is accepted
+        (the encoder starts untrained and learns with the OC-NN objective alone, with a warning)."""
+        self._check("nu", low=0, high=1, low_open=True, high_open=True)
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
+            raise ValueError(f"OCNN: activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
+        for name in ("hidden", "latent_dim", "epochs", "batch_size", "eval_batch_size"):
+            self._check(name, low=1, integer=True)
+        self._check("pretrain_epochs", low=0, integer=True)
+        self._check("lr", low=0, low_open=True)
+        self._check("ae_lr", low=0, low_open=True)
+
+    def _fit(self, X: np.ndarray) -> None:
         gen = torch.Generator().manual_seed(self.random_state_)
         self.norm_, self.ae_ = pretrain_autoencoder(X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.ae_lr, 0.0, self.device_, gen, "OCNN autoencoder")
         # The network is the pretrained encoder followed by the one-hidden-layer net, all trained with the

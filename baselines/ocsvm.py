@@ -9,7 +9,7 @@ import logging
 import numpy as np
 from sklearn.svm import OneClassSVM
 
-from baselines.common import kernel_training_features
+from baselines.common import check_kernel_params, kernel_training_features
 from clad.base import Detector
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,12 @@ class OCSVM(Detector):
         self.device = device
         self.random_state = random_state
 
+    def _check_params(self, n: int) -> None:
+        check_kernel_params("OCSVM", self.nu, self.gamma, self.pca_components, self.max_train, self.eval_batch_size)
+        self._check("cache_size", low=0, low_open=True)
+
     def _fit(self, X: np.ndarray) -> None:
-        self.features_, F, self.gamma_ = kernel_training_features(X, self.nu, self.max_train, self.pca_components, self.gamma, self.random_state_, "OCSVM")
+        self.features_, F, self.gamma_ = kernel_training_features(X, self.max_train, self.pca_components, self.gamma, self.random_state_, "OCSVM")
         self.svm_ = OneClassSVM(kernel="rbf", nu=self.nu, gamma=self.gamma_, cache_size=self.cache_size).fit(F)
         log.info("OCSVM: %d training images, %d features, gamma %.4g, %d support vectors", len(F), F.shape[1], self.gamma_, len(self.svm_.support_))
 

@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 
-from baselines.common import kernel_training_features, rbf_kernel
+from baselines.common import check_kernel_params, kernel_training_features, rbf_kernel
 from clad.base import Detector
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,11 @@ class SVDD(Detector):
         self.device = device
         self.random_state = random_state
 
+    def _check_params(self, n: int) -> None:
+        check_kernel_params("SVDD", self.nu, self.gamma, self.pca_components, self.max_train, self.eval_batch_size)
+
     def _fit(self, X: np.ndarray) -> None:
-        self.features_, F, self.gamma_ = kernel_training_features(X, self.nu, self.max_train, self.pca_components, self.gamma, self.random_state_, "SVDD")
+        self.features_, F, self.gamma_ = kernel_training_features(X, self.max_train, self.pca_components, self.gamma, self.random_state_, "SVDD")
         K = rbf_kernel(F, F, self.gamma_)
         C = 1.0 / (self.nu * len(F))
         alpha = solve_svdd_dual(K, C)

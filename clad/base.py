@@ -2,12 +2,16 @@
 
 `fit(X) -> self` on normal training images; `anomaly_score(X) -> (n,) float64`, higher = more
 anomalous. X is float32 (n, channels, height, width) in [0, 1] (see `clad.data.to_float`).
-A subclass implements `_fit(X)` and `_score(X)`; this class does the validation, resolves
-`device` and `random_state`, and checks that scores are finite.
+A subclass implements `_fit(X)` and `_score(X)`, and `_check_params(n)`; this class does the
+validation (`random_state`, then the subclass's settings, before any training), resolves `device`
+and `random_state`, and checks that scores are finite. `check_param` is the one range check every
+setting goes through, so each message names the setting, the accepted range and the bad value.
 """
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 import random
 
 import numpy as np
@@ -28,6 +32,39 @@ def resolve_device(device: str | torch.device) -> torch.device:
         return torch.device(device)
     except RuntimeError as err:
         raise ValueError(f"device '{device}' is not valid; use 'auto', 'cpu', 'cuda' or 'cuda:<n>'") from err
+
+
+def check_param(
+    who: str, name: str, value, *, low: float | None = None, high: float | None = None,
+    low_open: bool = False, high_open: bool = False, integer: bool = False, optional: bool = False,
+) -> None:
+    """Raise ValueError "<who>: <name> must be <range>; got <value>" unless `value` is in range.
+
+    `low`/`high` bound the value (inclusive unless `low_open`/`high_open`); `integer=True` accepts
+    integers only (not 1.5, not 2.0); `optional=True` also accepts None. Booleans are never numbers
+    here (YAML reads `true` as one, and Python would take it for 1), nor are NaN or infinity."""
+    if value is None and optional:
+        return
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool) and (integer or math.isfinite(value))
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if ok:
+        return
+    if low is not None and high is not None:
+        rule = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    elif low is not None:
+        rule = f"{'>' if low_open else '>='} {low}"
+    elif high is not None:
+        rule = f"{'<' if high_open else '<='} {high}"
+    else:
+        rule = ""
+    if integer:
+        rule = f"an integer {rule}".rstrip()
+    rule = (rule or "a finite number") + (" or None" if optional else "")
+    raise ValueError(f"{who}: {name} must be {rule}; got {value!r}")
 
 
 def seed_everything(seed: int) -> None:
@@ -65,6 +102,8 @@ class Detector:
 
     def fit(self, X, y=None) -> "Detector":
         X = check_images(X)
+        check_param(type(self).__name__, "random_state", self.random_state, low=0, integer=True, optional=True)
+        self._check_params(len(X))  # every setting, before any training
         self.device_ = resolve_device(getattr(self, "device", "auto"))
         self.random_state_ = 0 if self.random_state is None else int(self.random_state)
         seed_everything(self.random_state_)
@@ -81,6 +120,15 @@ class Detector:
         scores = np.asarray(self._score(X), dtype=np.float64).reshape(-1)
         check_finite(scores, f"{type(self).__name__}.anomaly_score")
         return scores
+
+    def _check(self, name: str, **limits) -> None:
+        """`check_param` on the constructor argument `name`, the message naming this detector."""
+        check_param(type(self).__name__, name, getattr(self, name), **limits)
+
+    def _check_params(self, n: int) -> None:
+        """Check every setting against the `n` training images; raise ValueError naming the bad one.
+        Called by `fit` before `_fit`, so a bad setting never costs a training run; every detector
+        here overrides it (a subclass with no settings may keep this one, which checks nothing)."""
 
     def _fit(self, X: np.ndarray) -> None:
         raise NotImplementedError

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from clad.base import check_finite
+from clad.base import check_finite, check_param
 from clad.training import minibatches, predict
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,10 @@ class FaissKMeans:
     def fit_predict(self, Z: np.ndarray) -> np.ndarray:
         import faiss
 
+        check_param("FaissKMeans", "n_clusters", self.n_clusters, low=1, integer=True)
+        for name in ("niter", "nredo", "max_points_per_centroid"):
+            check_param("FaissKMeans", name, getattr(self, name), low=1, integer=True)
+        check_param("FaissKMeans", "random_state", self.random_state, low=0, integer=True)
         Z = np.ascontiguousarray(Z, dtype=np.float32)
         if len(Z) < self.n_clusters:
             raise ValueError(f"cannot make {self.n_clusters} clusters of {len(Z)} points")
@@ -98,9 +102,22 @@ class DEC:
         self.batch_size = batch_size
         self.alpha = alpha
 
+    def check_params(self) -> None:
+        """Raise ValueError naming a bad setting; CLAD calls this before it trains anything.
+        `max_epochs=0` is accepted: the k-means labels are kept unrefined (with a warning)."""
+        check_param("DEC", "max_epochs", self.max_epochs, low=0, integer=True)
+        check_param("DEC", "tol", self.tol, low=0, high=1)
+        check_param("DEC", "lr", self.lr, low=0, low_open=True)
+        check_param("DEC", "momentum", self.momentum, low=0, high=1, high_open=True)
+        check_param("DEC", "batch_size", self.batch_size, low=1, integer=True)
+        check_param("DEC", "alpha", self.alpha, low=0, low_open=True)
+
     def refine(self, encoder: nn.Module, X: torch.Tensor, centers: np.ndarray, generator: torch.Generator) -> tuple[np.ndarray, dict]:
         """`X` is the encoder's input on its device; trains `encoder` in place. Returns the refined
         labels and a record of the run (epochs, gradient steps, per-epoch KL loss and label change)."""
+        self.check_params()
+        if self.max_epochs == 0:
+            log.warning("DEC: max_epochs=0: the k-means clusters are not refined")
         device = X.device
         mu = nn.Parameter(torch.as_tensor(centers, dtype=torch.float32, device=device))
         opt = torch.optim.SGD(list(encoder.parameters()) + [mu], lr=self.lr, momentum=self.momentum)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from clad.base import Detector
+from clad.base import Detector, check_param
 from clad.clustering import default_kmeans
 from clad.confidence import get_scorer
 from clad.nets import SmallCNN
@@ -95,17 +95,32 @@ class CLAD(Detector):
         self.random_state = random_state
 
     def _check_params(self, n: int) -> None:
-        """Every setting that could fail after training is checked here, before any of it."""
+        """Every setting that could fail after training is checked here, before any of it.
+
+        `train_epochs` must be >= 1: a classifier that never trained scores nothing. `pretrain_epochs=0`
+        is accepted and means "skip stage 1": the pseudo-labels come from k-means on the codes of an
+        untrained (randomly initialised) encoder, a warning says so (clad.training.pretrain_autoencoder)."""
         self._check_scoring_params()
+        self._check("n_clusters", integer=True)
         if not 2 <= self.n_clusters <= n:
-            raise ValueError(f"n_clusters must be between 2 and the {n} training images; got {self.n_clusters}")
+            raise ValueError(f"CLAD: n_clusters must be between 2 and the {n} training images; got {self.n_clusters}")
+        for name in ("latent_dim", "ae_hidden", "train_epochs", "batch_size"):
+            self._check(name, low=1, integer=True)
+        for name in ("pretrain_epochs", "min_steps"):
+            self._check(name, low=0, integer=True)
+        if len(self.ae_channels) == 0:
+            raise ValueError("CLAD: ae_channels must list at least one convolution width; got []")
+        for i, width in enumerate(self.ae_channels):
+            check_param("CLAD", f"ae_channels[{i}]", width, low=1, integer=True)
+        self._check("lr", low=0, low_open=True)
+        self._check("weight_decay", low=0)
+        self._check("holdout", low=0, high=0.5, high_open=True)
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {list(SCHEDULES)}; got {self.schedule!r}")
-        if not 0.0 <= self.holdout < 0.5:
-            raise ValueError(f"holdout must be in [0, 0.5); got {self.holdout}")
+            raise ValueError(f"CLAD: schedule must be one of {list(SCHEDULES)}; got {self.schedule!r}")
+        if self.dec is not None:
+            self.dec.check_params()
 
     def _fit(self, X: np.ndarray) -> None:
-        self._check_params(len(X))
         gen = torch.Generator().manual_seed(self.random_state_)
         diag: dict = {"n_fit": len(X)}
 
@@ -169,8 +184,12 @@ class CLAD(Detector):
         self.diagnostics_ = diag
 
     def _check_scoring_params(self):
+        """The settings `_score` reads (checked at fit and again at scoring, as set_params may change them)."""
         if self.eps_space not in ("pixel", "normalized"):
-            raise ValueError(f"eps_space must be 'pixel' or 'normalized'; got {self.eps_space!r}")
+            raise ValueError(f"CLAD: eps_space must be 'pixel' or 'normalized'; got {self.eps_space!r}")
+        self._check("temperature", low=0, low_open=True)
+        self._check("epsilon", low=0)
+        self._check("eval_batch_size", low=1, integer=True)
         return get_scorer(self.score)
 
     def _score(self, X: np.ndarray) -> np.ndarray:

@@ -156,7 +156,8 @@ class ResNet(nn.Module):
 
 class GlobalContrastNorm(nn.Module):
     """Deep SVDD's preprocessing (Ruff et al. 2018): per-image global contrast normalization with the
-    L1 norm, then min-max scaling to [0, 1] with the min and max of the normal training images."""
+    L1 norm, then min-max scaling to [0, 1] with the min and max of the normal training images.
+    A constant image (no contrast to normalize) is left at 0 after centring."""
 
     def __init__(self, low: float = 0.0, high: float = 1.0):
         super().__init__()
@@ -165,13 +166,24 @@ class GlobalContrastNorm(nn.Module):
 
     @staticmethod
     def gcn(x: torch.Tensor) -> torch.Tensor:
-        x = x - x.mean(dim=(1, 2, 3), keepdim=True)
-        return x / x.abs().mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-8)
+        dims = (1, 2, 3)
+        centred = x - x.mean(dim=dims, keepdim=True)
+        contrast = centred.abs().mean(dim=dims, keepdim=True)
+        # A constant image has no contrast to normalize: centring leaves only the float rounding of
+        # its mean (~1e-7 of its value), which dividing by the contrast blew up to unit scale. Such
+        # an image (all pixels equal) stays at 0; every other image is divided exactly as before.
+        flat = x.amax(dim=dims, keepdim=True) == x.amin(dim=dims, keepdim=True)
+        return centred.masked_fill(flat, 0.0) / contrast.masked_fill(flat, 1.0).clamp_min(1e-8)
 
     @classmethod
     def fit(cls, x: torch.Tensor) -> "GlobalContrastNorm":
         g = cls.gcn(x)
-        return cls(g.min().item(), g.max().item())
+        low, high = g.min().item(), g.max().item()
+        if high <= low:
+            # Only constant training images (all 0 after gcn): a zero range divided every later
+            # image by 1e-8 (Deep SVDD scores of 1e16); a unit range keeps gcn's scale instead.
+            high = low + 1.0
+        return cls(low, high)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (self.gcn(x) - self.low) / (self.high - self.low).clamp_min(1e-8)

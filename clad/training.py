@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from clad.base import check_finite
+from clad.base import check_finite, check_param
 from clad.nets import ConvAutoencoder, Standardize
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,12 @@ def fit_epochs(
     all the steps (a run that ends at lr 0 ends converged for its budget); "constant" keeps it.
     `on_epoch(epoch)` is called after each epoch (e.g. to evaluate held-out data). Returns the
     mean loss of each epoch; a non-finite loss raises with the stage's name."""
-    epochs = plan_epochs(n, batch_size, epochs, min_steps)
+    check_param(stage, "epochs", epochs, low=0, integer=True)
+    check_param(stage, "batch_size", batch_size, low=1, integer=True)
+    check_param(stage, "min_steps", min_steps, low=0, integer=True)
     if schedule not in SCHEDULES:
         raise ValueError(f"{stage}: schedule must be one of {SCHEDULES}; got {schedule!r}")
+    epochs = plan_epochs(n, batch_size, epochs, min_steps)
     steps = epochs * math.ceil(n / batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1)) if schedule == "cosine" else None
     history = []
@@ -118,7 +121,10 @@ def pretrain_autoencoder(
     """CLAD's stage 1, shared with the baselines that build on it: a ConvAutoencoder trained with MSE
     on the normal images standardized with their own statistics. Returns the fitted standardizer
     and the autoencoder in eval mode (its per-epoch losses in `ae.loss_history`).
-    `channels_last` stores the weights NHWC, which oneDNN's CPU convolutions run 1.3-1.5x faster."""
+    `channels_last` stores the weights NHWC, which oneDNN's CPU convolutions run 1.3-1.5x faster.
+    `epochs=0` skips the training (the encoder keeps its random initialisation), with a warning."""
+    if epochs == 0:
+        log.warning("%s: 0 epochs: the autoencoder is not trained, its codes come from a randomly initialised encoder", stage)
     x = torch.from_numpy(X).to(device)
     norm = Standardize.fit(x).to(device)
     ae = ConvAutoencoder(tuple(X.shape[1:]), latent_dim, tuple(channels), hidden).to(device)

@@ -119,9 +119,15 @@ def test_gtsrb_official_layout_resizes(tmp_path):
 def test_gtsrb_image_folder_and_unpadded_names(tmp_path):
     for part in ("train", "test"):
         write_folder(tmp_path / "gtsrb" / part, [f"{c:05d}" for c in range(43)], 1, size=32, ext="ppm")
-    assert load_gtsrb(tmp_path).test_x.shape == (43, 3, 32, 32)
+    padded = load_gtsrb(tmp_path)
+    assert padded.test_x.shape == (43, 3, 32, 32)
+    # Class folders are in natural order, so an unpadded '7' is still ClassId 7 (it used to sort after '00042').
     (tmp_path / "gtsrb" / "train" / "00007").rename(tmp_path / "gtsrb" / "train" / "7")
-    with pytest.raises(DatasetNotFoundError, match="zero-padded"):
+    unpadded = load_gtsrb(tmp_path)
+    np.testing.assert_array_equal(unpadded.train_y, padded.train_y)
+    np.testing.assert_array_equal(unpadded.train_x, padded.train_x)
+    (tmp_path / "gtsrb" / "train" / "7").rename(tmp_path / "gtsrb" / "train" / "seven")
+    with pytest.raises(DatasetNotFoundError, match="named by ClassId 0..42"):
         load_gtsrb(tmp_path)
 
 

@@ -9,12 +9,30 @@ statistics are pasted anywhere: each detector standardizes with statistics of it
 from __future__ import annotations
 
 import logging
+import numbers
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from clad.base import check_param
+
 log = logging.getLogger(__name__)
+
+
+def check_labels(dataset: str, labels: np.ndarray, n_classes: int, source: str) -> None:
+    """Raise ValueError naming `source` (the file the labels came from) unless every label is a
+    class id 0..n_classes-1: a label outside would silently drop its image from every split."""
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"dataset '{dataset}': labels from {source} must be integers, got dtype {labels.dtype}")
+    bad = (labels < 0) | (labels >= n_classes)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"dataset '{dataset}': {source} holds {int(bad.sum())} label(s) outside the {n_classes} classes 0..{n_classes - 1}: "
+            f"values {sorted(set(labels[bad].tolist()))[:10]}, the first at position {first}"
+        )
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,7 @@ class ImageDataset:
                 raise ValueError(f"{self.name}: {part}_x must be uint8 (n, c, h, w), got {x.dtype} {x.shape}")
             if len(x) != len(y):
                 raise ValueError(f"{self.name}: {part}_x has {len(x)} images but {part}_y has {len(y)} labels")
+            check_labels(self.name, y, len(self.class_names), f"{part}_y")
         if self.train_x.shape[1:] != self.test_x.shape[1:]:
             raise ValueError(f"{self.name}: train images are {self.train_x.shape[1:]} but test images are {self.test_x.shape[1:]}; set dataset.image_size")
 
@@ -64,21 +83,53 @@ class AnomalySplit:
     train_class: np.ndarray | None = None
 
 
-def resolve_class_names(name: str, classes: Sequence[int | str] | int | str | None, class_names: Sequence[str]) -> list[int] | None:
-    """Integer ids pass through; a string is looked up among the dataset's class names (case-insensitive)."""
+def _is_number(class_name: str) -> bool:
+    return class_name.isascii() and class_name.isdigit()
+
+
+def names_are_numbers_not_ids(class_names: Sequence[str]) -> bool:
+    """True when some classes are named by numbers and the names are not the ids 0..k-1 (image
+    folders `1, 2, 3, 10, 11`); False for MNIST, digits and GTSRB, whose class i is named 'i'."""
+    names_are_ids = all(_is_number(n) and int(n) == i for i, n in enumerate(class_names))
+    return not names_are_ids and any(_is_number(n) for n in class_names)
+
+
+def resolve_class_names(name: str, classes: Sequence[int | str] | int | str | None, class_names: Sequence[str],
+                        setting: str = "normal") -> list[int] | None:
+    """The class ids of a split's `setting` (normal or universe), each class given as:
+
+    - a string: a class name, case-insensitive ('dog', or '10' for a folder named 10);
+    - an integer: a class id 0..k-1, except when the classes are named by numbers that are not their
+      ids (`names_are_numbers_not_ids`: folders `1, 2, 3, 10, 11` get ids 0..4): then an integer is
+      the class *named* by that number, so `split.normal=[2]` is folder '2' (id 1), never the third
+      folder. Where class i is named 'i' (MNIST, digits, GTSRB) both readings agree.
+    Floats (1.5 is no class) and booleans (YAML reads `true` as one) raise ValueError.
+    """
     if classes is None:
         return None
-    if isinstance(classes, (int, str)):  # split.normal=3 from the command line
+    if isinstance(classes, (str, numbers.Number)):  # split.normal=3 from the command line
         classes = [classes]
     lookup = {n.lower(): i for i, n in enumerate(class_names)}
+    by_number = names_are_numbers_not_ids(class_names)
     ids = []
     for c in classes:
         if isinstance(c, str):
             if c.strip().lower() not in lookup:
                 raise ValueError(f"split '{name}': class name '{c}' is unknown to the dataset; valid class names are {list(class_names)}")
             ids.append(lookup[c.strip().lower()])
+        elif isinstance(c, numbers.Integral) and not isinstance(c, bool):
+            if not by_number:
+                ids.append(int(c))
+                continue
+            named = [i for i, n in enumerate(class_names) if _is_number(n) and int(n) == c]
+            if len(named) != 1:
+                problem = f"names {len(named)} classes ({[class_names[i] for i in named]})" if named else "names no class"
+                raise ValueError(f"split '{name}': split.{setting} class {c} {problem}: the dataset's classes are named by "
+                                 f"numbers, so a number in a split is a class name, not an id; class names are {list(class_names)}")
+            ids.append(named[0])
         else:
-            ids.append(int(c))
+            raise ValueError(f"split '{name}': split.{setting} holds {c!r} ({type(c).__name__}); each class must be an "
+                             f"integer class id or a class name (a string); class names are {list(class_names)}")
     return ids
 
 
@@ -116,18 +167,18 @@ def make_split(
     `val_fraction` of the normal training images (stratified by class, seeded) is held out for
     choices such as an operating threshold; the test set is scored once and chooses nothing.
     `max_train_per_class` keeps a seeded random subset of each normal class (before the hold-out).
-    Classes are integer ids or the dataset's class names; `dataset`, when given, is the dataset
-    the split was written for, and any other dataset is refused.
+    Classes are integer ids or the dataset's class names, read as `resolve_class_names` says (where
+    classes are named by numbers, a number is a name); the log lists the chosen ids with their
+    names. `dataset`, when given, is the dataset the split was written for; any other is refused.
     """
     if dataset is not None and dataset != data.name:
         raise ValueError(f"split '{name}' is defined for dataset '{dataset}' but the dataset is '{data.name}'; "
                          f"choose a split for {data.name} (conf/split/{data.name}_*.yaml, one_class or custom)")
-    if max_train_per_class is not None and max_train_per_class < 1:
-        raise ValueError(f"split '{name}': max_train_per_class must be a positive integer or null, got {max_train_per_class}")
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"split '{name}': val_fraction must be in [0, 1), got {val_fraction}")
-    normal = resolve_class_names(name, normal, data.class_names)
-    universe = resolve_class_names(name, universe, data.class_names)
+    check_param(f"split '{name}'", "max_train_per_class", max_train_per_class, low=1, integer=True, optional=True)
+    check_param(f"split '{name}'", "val_fraction", val_fraction, low=0, high=1, high_open=True)
+    check_param(f"split '{name}'", "seed", seed, low=0, integer=True)
+    normal = resolve_class_names(name, normal, data.class_names, "normal")
+    universe = resolve_class_names(name, universe, data.class_names, "universe")
     normal_, universe_ = check_split_classes(name, normal, universe, data.class_ids)
     rng = np.random.default_rng(seed)
     train_idx, val_idx = [], []
@@ -146,6 +197,10 @@ def make_split(
     if test_y.sum() == 0 or test_y.sum() == len(test_y):
         raise ValueError(f"split '{name}': the test set of {data.name} has {int(test_y.sum())} anomalies out of {len(test_y)}; need both kinds")
     log.info("split %s: normal %s, %d train, %d val, %d test (%d anomalous)", name, normal_, len(train_idx), len(val_idx), len(test_y), int(test_y.sum()))
+    # The classes as ids and names, so a split written with numbers can be checked against the folders it chose.
+    log.info("split %s: normal classes (id: name) %s", name, {c: data.class_names[c] for c in normal_})
+    if universe is not None:
+        log.info("split %s: universe (id: name) %s", name, {c: data.class_names[c] for c in universe_})
     return AnomalySplit(
         name=name,
         normal=tuple(normal_),

@@ -3,7 +3,9 @@
 A cache file is `<cache_dir>/<dataset>-<part>-<key>.npz` (uncompressed), where `key` hashes the
 source (every file's path, size and modification time), the preprocessing parameters (image size,
 channels, classes) and the cache format. Changing a source file or a parameter therefore changes
-the key and decodes again; stale files are left for the user to delete. Writes go to a temp file
+the key and decodes again; stale files are left for the user to delete. Hidden files and folders
+(any name starting with '.', e.g. `.DS_Store`, macOS `._*` files, a cache kept inside the data root)
+are not part of a source, here as in the decoder (`is_hidden`). Writes go to a temp file
 in the cache folder and are renamed into place, so the parallel jobs of a sweep may build the same
 entry at once: each reader sees either no file or a whole one. An unwritable cache folder or an
 unreadable cache file only logs a warning.
@@ -23,8 +25,15 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1  # bump when the arrays a loader stores change meaning
+# Bump when the arrays a loader stores change meaning.
+# 2: class folders in natural order (1, 2, 10 rather than 1, 10, 2), hidden files never decoded.
+FORMAT_VERSION = 2
 Arrays = dict[str, np.ndarray]
+
+
+def is_hidden(name: str) -> bool:
+    """The one rule for files and folders no loader reads: a name starting with '.'."""
+    return name.startswith(".")
 
 
 def _walk(path: Path) -> Iterable[tuple[str, int, int]]:
@@ -37,7 +46,7 @@ def _walk(path: Path) -> Iterable[tuple[str, int, int]]:
     while stack:
         with os.scandir(stack.pop()) as entries:
             for e in entries:
-                if e.name.startswith("."):  # e.g. a cache folder kept inside the data root
+                if is_hidden(e.name):  # e.g. .DS_Store, ._img.png, a cache folder inside the data root
                     continue
                 if e.is_dir():
                     stack.append(Path(e.path))

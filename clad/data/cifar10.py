@@ -1,5 +1,7 @@
 """CIFAR-10 (Krizhevsky 2009): 32x32 colour images of 10 classes, from torchvision's official python
-batches (`cifar-10-batches-py/`) or from an image-folder layout `cifar10/{train,test}/<class>/`."""
+batches (`cifar-10-batches-py/`) or from an image-folder layout `cifar10/{train,test}/<class>/`
+(class folders in natural order, hidden files skipped: clad.data.images.scan_image_folder). A batch
+label outside 0..9 is an error naming the batch files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from torchvision.datasets import CIFAR10
 
-from clad.data.base import ImageDataset
+from clad.data.base import ImageDataset, check_labels
 from clad.data.cache import cached
 from clad.data.images import check_image_size, folder_part, not_found, resize_batch
 
@@ -51,6 +53,8 @@ def load_cifar10(root: str | Path, cache_dir: str | Path | None = None, download
         parts = {}
         for part in ("train", "test"):
             parts[part] = cached(cache_dir, "cifar10", f"batches-{part}", [batches], params, lambda part=part: _batches(root, part, False, image_size))
+            files = [f for f, _ in (CIFAR10.train_list if part == "train" else CIFAR10.test_list)]
+            check_labels("cifar10", parts[part]["y"], len(CLASSES), f"{batches} ({', '.join(files)})")
     else:
         raise not_found("cifar10", [folder, batches], LAYOUT, HOW, detail="neither layout exists")
     for part, arrays in parts.items():

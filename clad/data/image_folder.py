@@ -1,5 +1,11 @@
-"""Any image dataset with no code: `<path>/train/<class>/*` and `<path>/test/<class>/*`, read with
-torchvision's ImageFolder helpers (class folders sorted by name -> ids 0..k-1) and resized to one size."""
+"""Any image dataset with no code: `<path>/train/<class>/*` and `<path>/test/<class>/*`, resized to one size.
+
+Class ids follow the class-folder names of train/ in *natural* order: folders `1, 2, 3, 10, 11` get
+ids 0..4 in that order (a plain sort would give 1, 10, 11, 2, 3); names without numbers sort as
+usual. Hidden files and folders (names starting with '.', e.g. `.DS_Store`, `._img.png`) are
+skipped. A split names classes by folder name; when folders are named by numbers that are not
+their ids, a number in a split is a folder name too (`split.normal=[2]` is folder `2`, id 1; see
+clad.data.base.resolve_class_names), and the split logs the ids and folder names it chose."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +24,8 @@ HOW = "put your images in that layout and run with dataset=image_folder dataset.
 
 def load_image_folder(root: str | Path, path: str | Path, name: str = "image_folder", image_size: int | None = 32,
                       channels: int = 3, cache_dir: str | Path | None = None) -> ImageDataset:
-    """Your own images: class ids follow the sorted class-folder names of train/ (test/ must have the same)."""
+    """Your own images: class ids follow the class-folder names of train/ in natural order (test/ must
+    have the same folders)."""
     check_image_size(image_size, name)
     if path is None or str(path) in ("", "???"):
         raise ValueError(f"dataset '{name}': set dataset.path to a folder with train/ and test/ class sub-folders, e.g. dataset.path=/data/my_images")

@@ -1,14 +1,19 @@
 """Image files -> uint8 (n, c, h, w) arrays, and the errors every real-data loader raises.
 
-Class folders are found with torchvision's ImageFolder helpers (`find_classes`, `make_dataset`:
-class folders sorted by name -> ids 0..k-1, files sorted); each file is then decoded once with PIL
-into a preallocated array. A missing or malformed dataset raises `DatasetNotFoundError` naming the
-path searched, the layout expected and how to get the data; an unreadable image raises
-`CorruptImageError` naming the file. torchvision's own exceptions never reach the user bare.
+`scan_image_folder` lists a `<class>/<file>` tree as torchvision's ImageFolder does (files sorted,
+sub-folders included, image extensions only), with two differences: class folders are in *natural*
+order (`1, 2, 3, 10, 11` -> ids 0..4, where a plain sort gives `1, 10, 11, 2, 3`; zero-padded or
+non-numeric names sort as before), and hidden files and folders (names starting with '.', such as
+`.DS_Store` or macOS `._img.png`) are skipped, as the cache key skips them. Each file is then
+decoded once with PIL into a preallocated array. A missing or malformed dataset raises
+`DatasetNotFoundError` naming the path searched, the layout expected and how to get the data; an
+unreadable image raises `CorruptImageError` naming the file. torchvision's own exceptions never reach the user bare.
 """
 from __future__ import annotations
 
 import logging
+import os
+import re
 import time
 from pathlib import Path
 from typing import Sequence
@@ -17,7 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
+
+from clad.data.cache import is_hidden
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +50,44 @@ def not_found(dataset: str, searched: Sequence[Path | str], layout: str, how: st
     )
 
 
-def scan_image_folder(directory: Path, dataset: str, layout: str, how: str) -> tuple[list[str], list[str], np.ndarray]:
-    """Class names (sorted folder names), file paths (sorted) and labels of one `<class>/<file>` tree."""
+def natural_key(name: str) -> tuple:
+    """Sort key that orders the digit runs of a name by value: '2' < '10', 'cls2' < 'cls10'.
+    Ties of equal value ('7' and '07') fall back to the plain name."""
+    parts = re.split(r"(\d+)", name)  # text, digits, text, ...: the same kind at the same position
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
+
+
+def list_images(folder: Path, extensions: tuple[str, ...]) -> list[str]:
+    """Every non-hidden image file under `folder` (sub-folders included, hidden ones skipped), in
+    torchvision's order: folders by path, files by name."""
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if not is_hidden(d)]
+        found.append((root, [f for f in files if not is_hidden(f) and has_file_allowed_extension(f, extensions)]))
+    return [os.path.join(root, f) for root, files in sorted(found) for f in sorted(files)]
+
+
+def scan_image_folder(directory: Path, dataset: str, layout: str, how: str,
+                      extensions: tuple[str, ...] = IMG_EXTENSIONS) -> tuple[list[str], list[str], np.ndarray]:
+    """Class names (non-hidden folder names in natural order), file paths and labels (the class's
+    position in that order) of one `<class>/<file>` tree."""
     if not directory.is_dir():
         raise not_found(dataset, [directory], layout, how, detail=f"{directory} is not a directory")
-    try:
-        classes, class_to_idx = find_classes(directory)
-        samples = make_dataset(directory, class_to_idx, extensions=IMG_EXTENSIONS)
-    except FileNotFoundError as err:  # no class folder, or a class folder without images
-        raise not_found(dataset, [directory], layout, how, detail=str(err)) from None
-    paths = [p for p, _ in samples]
-    labels = np.fromiter((c for _, c in samples), dtype=np.int64, count=len(samples))
-    return classes, paths, labels
+    with os.scandir(directory) as entries:
+        classes = sorted((e.name for e in entries if e.is_dir() and not is_hidden(e.name)), key=natural_key)
+    if not classes:
+        raise not_found(dataset, [directory], layout, how, detail=f"no class folder in {directory}")
+    paths, labels, empty = [], [], []
+    for label, name in enumerate(classes):
+        files = list_images(directory / name, extensions)
+        if not files:
+            empty.append(name)
+        paths += files
+        labels += [label] * len(files)
+    if empty:
+        raise not_found(dataset, [directory], layout, how,
+                        detail=f"no image files ({', '.join(extensions)}) in the class folders {empty}")
+    return classes, paths, np.array(labels, dtype=np.int64)
 
 
 def decode_images(paths: Sequence[str], image_size: int | None, channels: int = 3, dataset: str = "?") -> np.ndarray:

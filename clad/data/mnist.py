@@ -1,5 +1,6 @@
 """MNIST (LeCun et al.): 60,000 train / 10,000 test 28x28 grey digits, read with
-torchvision.datasets.MNIST from its raw layout (the uncompressed IDX files)."""
+torchvision.datasets.MNIST from its raw layout (the uncompressed IDX files). A label byte outside
+0..9 is an error naming the label file (it would otherwise drop its image from every split)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from torchvision.datasets import MNIST
 
-from clad.data.base import ImageDataset
+from clad.data.base import ImageDataset, check_labels
 from clad.data.cache import cached
 from clad.data.images import check_image_size, not_found, resize_batch
 
@@ -56,6 +57,8 @@ def load_mnist(root: str | Path, cache_dir: str | Path | None = None, download: 
         part: cached(cache_dir, "mnist", part, [raw / f for f in FILES[part]], {"image_size": image_size}, lambda part=part: _read(root, part, image_size))
         for part in ("train", "test")
     }
+    for part in ("train", "test"):  # after the cache, so a cache of a bad file is refused too
+        check_labels("mnist", parts[part]["y"], 10, str(raw / FILES[part][1]))
     return ImageDataset(
         name="mnist",
         train_x=parts["train"]["x"], train_y=parts["train"]["y"],

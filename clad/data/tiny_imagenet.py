@@ -13,6 +13,7 @@ import numpy as np
 
 from clad.data.base import ImageDataset
 from clad.data.cache import cached
+from clad.data.cache import is_hidden
 from clad.data.images import check_image_size, decode_images, not_found
 
 LAYOUT = """  <root>/tiny-imagenet-200/wnids.txt                      (the 200 WordNet ids)
@@ -65,7 +66,7 @@ def _part(base: Path, part: str, wnids: list[str], image_size: int | None) -> di
             folder = base / "train" / w / "images"
             if not folder.is_dir():
                 raise not_found("tiny_imagenet", [folder], LAYOUT, HOW, detail=f"class folder {folder} is missing")
-            items += [(str(p), label[w]) for p in sorted(folder.glob("*.JPEG"))]
+            items += [(str(p), label[w]) for p in sorted(folder.glob("*.JPEG")) if not is_hidden(p.name)]  # not ._x.JPEG
     else:
         rows = _read_lines(base / "val" / "val_annotations.txt", base)
         items = [(str(base / "val" / "images" / r[0]), label[r[1]]) for r in sorted(rows) if len(r) > 1 and r[1] in label]
