@@ -28,7 +28,7 @@ from hydra.utils import instantiate
 from clad.base import seed_everything
 from clad.data import to_float
 from clad.metrics import auroc
-from run import build_data, fit_diagnostics
+from clad.experiment import build_data, fit_diagnostics
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sweep import load_runs, summarize
+from clad.report import load_runs, summarize
 
 log = logging.getLogger("mnist_one_class")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweep import load_runs
+from clad.report import load_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 DETECTORS = ["clad", "deepsvdd", "ocsvm", "svdd", "ocnn", "occnn", "ae_recon", "latent_kmeans"]

@@ -36,7 +36,8 @@ class WandbLogger:
         self.run_ = wandb.init(project=self.project, entity=self.entity, mode=self.mode, dir=self.dir, config=config, name=name, reinit="finish_previous")
 
     def log(self, metrics: dict[str, Any]) -> None:
-        self.run_.summary.update(metrics)
+        if getattr(self, "run_", None) is not None:  # start() may have failed: never hide its error
+            self.run_.summary.update(metrics)
 
     def finish(self, failed: bool) -> None:
         if getattr(self, "run_", None) is not None:

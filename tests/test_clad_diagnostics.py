@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 
 from clad.detector import CLAD, MIN_CLUSTER_SHARE, MIN_HOLDOUT_ACCURACY, check_convergence
 from clad.metrics import auroc, pseudo_label_agreement
-from run import fit_diagnostics, run
+from clad.experiment import fit_diagnostics, run
 from tests.conftest import compose_cfg
 from tests.synthetic import latent_multiclass
 

@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from clad.data import ImageDataset, make_split
-from run import build_data
+from clad.experiment import build_data
 from tests.conftest import CONF, REPO
 
 SCENARIOS = REPO.parent / "shared" / "paper" / "scenarios.csv"

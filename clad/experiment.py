@@ -1,0 +1,400 @@
+"""One experiment as a library: build the data and the detector from a composed config, fit, score,
+and leave a record in the run's own folder (run.py is the thin Hydra entry point around `run(cfg)`).
+
+A run folder belongs to one run. `metrics.json` (flat) is written with `status: running` before
+anything that can fail, then `ok`, `failed` or `killed` (SIGTERM, SIGINT) with the error; beside it
+`config.yaml` (the resolved config the run used), `scores.npz` and, for detectors that keep them,
+`diagnostics.json`. Each record carries `config_hash`, a hash of the resolved config without paths:
+re-running the same config into a folder whose run finished returns that run (a sweep resumes), a
+failed, killed or stale record is replaced (a retry), and a folder that holds a different run is
+refused before anything is written.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import platform
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import yaml
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from clad.base import resolve_device, seed_everything
+from clad.data import make_split, to_float
+from clad.metrics import compute_metrics, pseudo_label_agreement
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+FILE_MODE = 0o644  # result files are readable by the group and others (mkstemp alone gives 0600)
+# Record keys that differ between two runs of the same config (timings, when, which process).
+PER_RUN_KEYS = frozenset({"fit_seconds", "score_seconds", "started_at", "finished_at", "run_id", "pid", "host"})
+HUGE_SCORE = 1e6  # |score| above this: a normalisation or a loss has blown up
+
+
+class RunFolderInUse(RuntimeError):
+    """The output folder already holds the record of another run (or of one still running)."""
+
+
+class RunKilled(SystemExit):
+    """Raised by the SIGTERM/SIGINT handler of `run`, so the record is marked `killed` on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+# ------------------------------------------------------------------------------- Hydra entry points
+def register_resolvers() -> None:
+    """`${uid:}`: a short random id, drawn once per config, so two runs started in the same
+    microsecond still get different default folders (conf/hydra/default.yaml)."""
+    OmegaConf.register_new_resolver("uid", lambda: uuid.uuid4().hex[:6], use_cache=True, replace=True)
+
+
+class SweepGuard(Callback):
+    """A Hydra callback (conf/hydra/default.yaml). Before a multirun writes anything, refuse a sweep
+    folder that holds a different sweep (other overrides; exit status 1): re-running the same
+    command resumes it."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        saved = Path(str(config.hydra.sweep.dir)) / "multirun.yaml"
+        if not saved.exists():
+            return
+        old = (yaml.safe_load(saved.read_text()) or {}).get("hydra", {})
+        new = OmegaConf.to_container(config.hydra, resolve=False)
+        before = (old.get("overrides", {}).get("task", []), old.get("sweeper", {}).get("params"))
+        now = (new["overrides"]["task"], new.get("sweeper", {}).get("params"))
+        if before != now:  # SystemExit: Hydra turns an Exception raised in a callback into a mere warning
+            raise SystemExit(
+                f"sweep folder {saved.parent} holds another sweep (overrides {before[0]}, sweeper params {before[1]}); this "
+                f"one has {now[0]}, {now[1]}. Re-run that sweep's command to resume it, or choose another hydra.sweep.dir"
+            )
+        log.info("sweep folder %s holds this sweep: finished jobs are kept, the rest run", saved.parent)
+
+
+# ---------------------------------------------------------------------------------------------- files
+def atomic_write(path: Path, write) -> None:
+    """Write to a temp file in the same folder, then rename, so readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: dict[str, Any]) -> None:
+    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+
+
+def write_scores(path: Path, index: np.ndarray, label: np.ndarray, score: np.ndarray, test_class: np.ndarray) -> None:
+    atomic_write(path, lambda f: np.savez(f, index=index, label=label, score=score, test_class=test_class))
+
+
+# ------------------------------------------------------------------------------------ config and data
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The composed config as plain, resolved containers, without Hydra's own node."""
+    return {k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v for k, v in cfg.items() if k != "hydra"}
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """What makes two runs the same experiment: the resolved config without `paths` (where data,
+    cache and outputs live is not part of an experiment)."""
+    key = {k: v for k, v in config.items() if k != "paths"}
+    return hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def choice(cfg: DictConfig, group: str) -> str:
+    """The option chosen for a config group (e.g. 'clad'), falling back to the _target_ class name."""
+    if HydraConfig.initialized():
+        chosen = HydraConfig.get().runtime.choices.get(group)
+        if chosen:
+            return chosen
+    return str(cfg[group].get("_target_", "?")).rsplit(".", 1)[-1]
+
+
+def check_seed(seed: Any) -> int:
+    """The seed must be a non-negative integer (not a float, not a boolean)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, e.g. seed=0; got {seed!r}")
+    return seed
+
+
+def build_data(cfg: DictConfig):
+    """Instantiate the dataset (the `max_train_per_class` key belongs to the split) and the split."""
+    params = OmegaConf.to_container(cfg.dataset, resolve=True)
+    max_per_class = params.pop("max_train_per_class", None)
+    data = instantiate(params, _partial_=True)()  # called here, so a loader's error reaches the user unwrapped
+    s = cfg.split
+    split = make_split(data, s.name, s.normal, s.get("universe"), s.val_fraction, seed=cfg.seed, max_train_per_class=max_per_class, dataset=s.get("dataset"))
+    return data, split
+
+
+# ----------------------------------------------------------------------------------- fit and evaluate
+def fit_diagnostics(detector, split) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a fitted detector's `diagnostics_` into flat scalars (for metrics.json) and the rest
+    (lists, for diagnostics.json). When the split knows the hidden classes of the training images,
+    add how well the pseudo-labels recover them (NMI, ARI): a diagnostic only, never a choice."""
+    diag = dict(getattr(detector, "diagnostics_", {}))
+    labels = getattr(detector, "pseudo_labels_", None)
+    if labels is not None and split.train_class is not None and len(labels) == len(split.train_class):
+        diag.update(pseudo_label_agreement(split.train_class, labels))
+    if "warnings" in diag:
+        diag["n_warnings"] = len(diag["warnings"])
+    flat = {k: v for k, v in diag.items() if isinstance(v, (int, float, str))}
+    return flat, diag
+
+
+def result_warnings(scores: np.ndarray, diagnostics: dict[str, Any]) -> dict[str, str]:
+    """Short codes for results that should not be read as normal ones, each with its detail.
+
+    constant_scores: every test score equal (AUROC is then exactly 0.5 and means nothing);
+    near_constant_scores: under 1% distinct values; huge_scores: |score| > 1e6; empty_cluster /
+    small_cluster / unconverged: a pseudo-labelling detector's own convergence rule failed."""
+    from clad.detector import MIN_CLUSTER_SHARE, MIN_HOLDOUT_ACCURACY
+
+    found: dict[str, str] = {}
+    distinct = len(np.unique(scores))
+    spread = float(np.ptp(scores)) if len(scores) else 0.0
+    if distinct == 1 or spread <= 1e-12 * max(1.0, float(np.abs(scores).max(initial=0.0))):
+        found["constant_scores"] = f"all {len(scores)} test scores are equal ({scores[0]:.6g}); the AUROC is meaningless"
+    elif distinct < 0.01 * len(scores):
+        found["near_constant_scores"] = f"only {distinct} distinct values among {len(scores)} test scores"
+    if np.abs(scores).max(initial=0.0) > HUGE_SCORE:
+        found["huge_scores"] = f"max |score| {np.abs(scores).max():.3g} > {HUGE_SCORE:g}"
+    sizes = diagnostics.get("cluster_sizes")
+    if sizes:
+        share = min(sizes) / max(sum(sizes), 1)
+        if min(sizes) == 0:
+            found["empty_cluster"] = f"cluster sizes {sizes}: at least one pseudo-label is empty"
+        elif share < MIN_CLUSTER_SHARE:
+            found["small_cluster"] = f"smallest cluster holds {100 * share:.2f}% of the images (< {100 * MIN_CLUSTER_SHARE:.0f}%)"
+    accuracy = diagnostics.get("clf_holdout_accuracy")
+    if isinstance(accuracy, float) and accuracy < MIN_HOLDOUT_ACCURACY:
+        found["unconverged"] = f"classifier accuracy on held-out pseudo-labels {accuracy:.3f} < {MIN_HOLDOUT_ACCURACY}"
+    return found
+
+
+def evaluate(detector, split) -> tuple[dict[str, Any], np.ndarray, dict[str, Any]]:
+    """Fit on the normal training images, score the test (and validation) images, compute metrics.
+    Returns the metrics, the test scores and the diagnostics (the detector's, plus any warnings)."""
+    t0 = time.perf_counter()
+    detector.fit(to_float(split.train_x))
+    t1 = time.perf_counter()
+    scores = detector.anomaly_score(to_float(split.test_x))
+    t2 = time.perf_counter()
+    metrics: dict[str, Any] = compute_metrics(split.test_y, scores)
+    metrics.update(fit_seconds=t1 - t0, score_seconds=t2 - t1)
+    flat, diagnostics = fit_diagnostics(detector, split)
+    metrics.update(flat)
+    if len(split.val_x):
+        # An operating point chosen on held-out normal images only: accept 95% of them.
+        threshold = float(np.quantile(detector.anomaly_score(to_float(split.val_x)), 0.95))
+        accepted = scores <= threshold
+        metrics.update(
+            val_threshold=threshold,
+            test_tpr_at_val_threshold=float(accepted[split.test_y == 0].mean()),
+            test_fpr_at_val_threshold=float(accepted[split.test_y == 1].mean()),
+        )
+    found = result_warnings(scores, diagnostics)
+    metrics["warnings"] = ",".join(found)
+    if found:
+        diagnostics["warning_details"] = found
+        for code, detail in found.items():
+            log.warning("%s: %s", code, detail)
+    return metrics, scores, diagnostics
+
+
+# ------------------------------------------------------------------------------------ the run record
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance() -> dict[str, Any]:
+    """Where and with what a run ran: commit, library versions, threads, host, process."""
+    import sklearn
+    import torch
+
+    try:
+        import faiss
+
+        faiss_version = getattr(faiss, "__version__", "?")
+    except ImportError:
+        faiss_version = None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": None if status is None else bool(status),
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+        "sklearn_version": sklearn.__version__,
+        "faiss_version": faiss_version,
+        "torch_threads": torch.get_num_threads(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+    }
+
+
+def process_alive(host: Any, pid: Any) -> bool | None:
+    """Whether the process that wrote a `running` record still exists; None when it ran elsewhere."""
+    if host != socket.gethostname() or not isinstance(pid, int):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_folder(out: Path, key: str) -> dict[str, Any] | None:
+    """Make `out` this run's folder. Returns the finished record when the same config already ran
+    there (nothing to do), None when the folder is free or holds a failed/killed/stale attempt of the
+    same config (replaced), and raises RunFolderInUse when it holds another run or a live one."""
+    path = out / "metrics.json"
+    if not path.exists():
+        return None
+    try:
+        old = json.loads(path.read_text())
+    except ValueError as err:
+        raise RunFolderInUse(f"{path} is not readable JSON ({err}); move it away or choose another output folder") from None
+    if old.get("config_hash") != key:
+        raise RunFolderInUse(
+            f"{out} already holds another run ({old.get('detector')} on {old.get('dataset')}/{old.get('split')}, seed "
+            f"{old.get('seed')}, config_hash {old.get('config_hash')} != {key}); nothing was overwritten. Choose another "
+            "folder (hydra.run.dir, hydra.sweep.dir or paths.output_dir) or move that one away"
+        )
+    if old.get("status") == "ok":
+        return old
+    if old.get("status") == "running" and process_alive(old.get("host"), old.get("pid")) is not False:
+        raise RunFolderInUse(f"{out} holds a run of the same config that is still running (host {old.get('host')}, pid {old.get('pid')})")
+    log.info("%s: replacing the %s record of an earlier attempt", out, old.get("status"))
+    return None
+
+
+def output_folder(cfg: DictConfig) -> Path:
+    """The run's folder: `paths.output_dir`; in a multirun, a fixed `paths.output_dir` (not the job's
+    own Hydra folder) gets the job's sub-folder appended, so jobs never share one."""
+    out = Path(cfg.paths.output_dir)
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        hc = HydraConfig.get()
+        if out.resolve() != Path(hc.runtime.output_dir).resolve():
+            out = out / str(hc.sweep.subdir)
+    return out
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@contextmanager
+def marked_on_signal() -> Iterator[None]:
+    """Turn SIGTERM and SIGINT into RunKilled while a run is under way (main thread only)."""
+    def handler(signum, frame):
+        raise RunKilled(signum)
+
+    try:
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread: leave signals alone
+        previous = {}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Seed, build data and detector, fit, score, write the record; return the metrics.
+
+    A failure or a kill still leaves metrics.json (status `failed` or `killed`, with the error)."""
+    out = output_folder(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        config = resolved_config(cfg)
+        key = config_hash(config)
+    except Exception as err:  # e.g. a bad interpolation: record it, unless the folder is another run's
+        if not (out / "metrics.json").exists():
+            write_json(out / "metrics.json", {"status": "failed", "error": f"{type(err).__name__}: {err}", "started_at": _now(), **provenance()})
+        raise
+    done = claim_folder(out, key)
+    if done is not None:
+        log.info("%s already holds this run (status ok); skipping it. Move the folder away to run it again.", out)
+        return done
+    metrics: dict[str, Any] = {
+        "dataset": choice(cfg, "dataset"),
+        "split": config["split"].get("name"),
+        "detector": choice(cfg, "detector"),
+        "seed": config.get("seed"),
+        "status": "running",
+        "config_hash": key,
+        "run_id": uuid.uuid4().hex[:12],
+        "started_at": _now(),
+        **provenance(),
+        "device": str(resolve_device(config.get("device", "auto"))),
+        "data_dir": str(Path(cfg.paths.data_dir).resolve()),
+    }
+    write_json(out / "metrics.json", metrics)
+    atomic_write(out / "config.yaml", lambda f: f.write(yaml.safe_dump(config, sort_keys=False).encode()))
+    tracker = None
+    failed = True
+    try:
+        with marked_on_signal():
+            check_seed(metrics["seed"])
+            tracker = instantiate(cfg.logger)
+            tracker.start(config, name=f"{metrics['detector']}-{metrics['split']}-s{metrics['seed']}")
+            seed_everything(metrics["seed"])
+            data, split = build_data(cfg)  # a bad split fails here, before any training
+            detector = instantiate(cfg.detector, _convert_="all")
+            metrics.update(n_train=len(split.train_x), n_val=len(split.val_x), n_test=len(split.test_y), n_test_anomalous=int(split.test_y.sum()))
+            results, scores, diagnostics = evaluate(detector, split)
+            metrics.update(results, status="ok")
+            if diagnostics:
+                write_json(out / "diagnostics.json", diagnostics)
+            write_scores(out / "scores.npz", split.test_index, split.test_y, scores, split.test_class)
+            failed = False
+    except RunKilled as err:
+        metrics.update(status="killed", error=f"killed by {signal.Signals(err.signum).name}")
+        raise
+    except KeyboardInterrupt:
+        metrics.update(status="killed", error="killed by SIGINT")
+        raise
+    except Exception as err:
+        metrics.update(status="failed", error=f"{type(err).__name__}: {err}")
+        raise
+    finally:
+        metrics["finished_at"] = _now()
+        write_json(out / "metrics.json", metrics)
+        if tracker is not None:
+            tracker.log(metrics)
+            tracker.finish(failed)
+    log.info(
+        "%s on %s/%s seed %d: AUROC %.4f, AUPR-in %.4f, AUPR-out %.4f, FPR95 %.4f (fit %.1fs, score %.1fs) -> %s",
+        metrics["detector"], metrics["dataset"], metrics["split"], metrics["seed"], metrics["auroc"], metrics["aupr_in"],
+        metrics["aupr_out"], metrics["fpr95"], metrics["fit_seconds"], metrics["score_seconds"], out,
+    )
+    return metrics

@@ -1,0 +1,291 @@
+"""Run records -> one tidy DataFrame -> tables, ablation plots, W&B (sweep.py is the thin CLI).
+
+Each run folder holds metrics.json (clad/experiment.py) and the config it ran with (config.yaml,
+or Hydra's .hydra/config.yaml for older runs), joined as dotted columns (`detector.n_clusters`),
+so nothing is parsed from folder names. Aggregation never merges different experiments: a table
+cell is the requested columns plus every config value that differs between the runs of a cell
+(except the seed and paths), the same run is never counted twice, a repeated seed is flagged, and
+cells whose runs all failed stay in the table. Numbers stay numeric; "mean ± std" is only rendered.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shlex
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from clad.experiment import process_alive
+
+log = logging.getLogger(__name__)
+
+NOT_OK = ("failed", "killed", "running", "stale", "corrupt")
+IGNORED_PREFIXES = ("paths.", "hydra.", "logger.")  # where a run wrote or logged is not the experiment
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value if not isinstance(value, list) else str(value)
+    return out
+
+
+def _read_record(path: Path) -> dict:
+    """One run's row: its metrics, or a `corrupt` record naming the file."""
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, OSError) as err:
+        log.warning("%s is not readable (%s); counted as corrupt", path, err)
+        return {"status": "corrupt", "error": f"unreadable metrics.json: {err}"}
+
+
+def load_runs(*roots: str | Path) -> pd.DataFrame:
+    """One row per run: its metrics.json plus its config as dotted columns (`runs.attrs["config_columns"]`).
+
+    A `running` record whose process is gone (same host) becomes `stale`. The same run reached twice
+    (a folder passed twice, nested roots, a copied folder) is refused."""
+    rows, config_columns, seen, ids = [], set(), {}, {}
+    for root in roots:
+        for path in sorted(Path(root).rglob("metrics.json")):
+            folder = path.parent.resolve()
+            if folder in seen:
+                raise ValueError(f"run {path.parent} is reached twice (roots {seen[folder]} and {root} overlap); pass each sweep folder once")
+            seen[folder] = root
+            row = _read_record(path)
+            if row.get("run_id") in ids:
+                raise ValueError(f"runs {ids[row['run_id']]} and {path.parent} are the same run (run_id {row['run_id']}): a copied folder?")
+            if row.get("run_id"):
+                ids[row["run_id"]] = path.parent
+            config = path.parent / "config.yaml"
+            if not config.exists():
+                config = path.parent / ".hydra" / "config.yaml"
+            if config.exists():
+                flat = _flatten(yaml.safe_load(config.read_text()) or {})
+                config_columns.update(flat)
+                row.update({k: v for k, v in flat.items() if k not in row})
+            if row.get("status") == "running" and process_alive(row.get("host"), row.get("pid")) is False:
+                row["status"] = "stale"
+            row["run_dir"] = str(path.parent)
+            rows.append(row)
+    if not rows:
+        raise FileNotFoundError(f"no metrics.json under {[str(r) for r in roots]}; pass the folder of a `python run.py -m` sweep")
+    runs = pd.DataFrame(rows)
+    runs.attrs["config_columns"] = sorted(config_columns & set(runs.columns))
+    return runs
+
+
+def variant_columns(runs: pd.DataFrame, by: list[str]) -> list[str]:
+    """Config columns whose value differs between runs of one `by` cell, other than the seed, paths,
+    and values that only follow the seed (e.g. detector.random_state: ${seed})."""
+    out = []
+    for col in runs.attrs.get("config_columns", []):
+        if col in by or col == "seed" or col.startswith(IGNORED_PREFIXES):
+            continue
+        values = runs[col].astype(str)
+        if "seed" in runs and values.equals(runs["seed"].astype(str)):
+            continue
+        if (values.groupby([runs[b].astype(str) for b in by]).nunique() > 1).any():
+            out.append(col)
+    return out
+
+
+def _label(row: pd.Series, columns: list[str]) -> str:
+    short = {c: c.rsplit(".", 1)[-1] for c in columns}
+    if len(set(short.values())) < len(columns):
+        short = {c: c for c in columns}
+    return ", ".join(f"{short[c]}={row[c]}" for c in columns if pd.notna(row[c]))
+
+
+def summarize(runs: pd.DataFrame, by: list[str], metrics: list[str], split_on_variants: bool = True) -> pd.DataFrame:
+    """mean, std and count of each metric per cell over the successful runs, plus how many runs of
+    the cell failed, were killed, are running or stale, which seeds repeat, and which warnings.
+
+    With `split_on_variants`, cells are also split on every `variant_columns` (listed in the log and
+    carried in a `variant` column), so runs that differ are never averaged together."""
+    missing_cols = [c for c in by + metrics if c not in runs.columns]
+    if missing_cols:
+        raise KeyError(f"columns {missing_cols} are not in the runs; available: {sorted(runs.columns)}")
+    extra = variant_columns(runs, by) if split_on_variants else []
+    if extra:
+        log.info("cells split on %s (they differ between runs of one %s cell)", extra, tuple(by))
+    keys = by + extra
+    runs = runs.copy()
+    for col in keys:  # group on strings so that None/NaN and lists are cells like any other
+        runs[col] = runs[col].map(lambda v: "–" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+    cells = runs.groupby(keys, dropna=False)
+    ok = runs[runs["status"] == "ok"]
+    table = ok.groupby(keys, dropna=False)[metrics].agg(["mean", "std", "count"])
+    table.columns = [f"{m}_{stat}" for m, stat in table.columns]
+    table = table.reindex(cells.size().index)  # cells with no successful run stay, with count 0
+    for m in metrics:
+        table[f"{m}_count"] = table[f"{m}_count"].fillna(0).astype(int)
+    seeds = ok.groupby(keys, dropna=False)["seed"].agg(lambda s: " ".join(map(str, sorted(set(s)))))
+    table["seeds"] = seeds.reindex(table.index).fillna("")
+    repeats = ok.groupby(keys, dropna=False)["seed"].agg(lambda s: " ".join(map(str, sorted(s[s.duplicated()].unique()))))
+    table["repeated_seeds"] = repeats.reindex(table.index).fillna("")
+    for status in NOT_OK:
+        table[status] = runs[runs["status"] == status].groupby(keys, dropna=False).size().reindex(table.index).fillna(0).astype(int)
+    if "warnings" in runs:
+        codes = ok["warnings"].fillna("").groupby([ok[k] for k in keys], dropna=False).agg(
+            lambda w: ", ".join(f"{c} ({n})" for c, n in pd.Series([c for s in w for c in s.split(",") if c]).value_counts().items()))
+        table["warnings"] = codes.reindex(table.index).fillna("")
+    table = table.reset_index()
+    if extra:
+        table.insert(len(by), "variant", [_label(r, extra) for _, r in table.iterrows()])
+    _log_problems(table, keys, ok)
+    return table
+
+
+def _log_problems(table: pd.DataFrame, keys: list[str], ok: pd.DataFrame) -> None:
+    all_seeds = set(ok["seed"])
+    for _, row in table.iterrows():
+        cell = tuple(row[k] for k in keys)
+        have = set(int(s) for s in str(row["seeds"]).split()) if row["seeds"] else set()
+        if have != all_seeds:
+            log.warning("cell %s has seeds %s, missing %s", cell, sorted(have), sorted(all_seeds - have))
+        if row["repeated_seeds"]:
+            log.warning("cell %s holds seed(s) %s more than once (the same experiment run twice?)", cell, row["repeated_seeds"])
+        counts = {s: int(row[s]) for s in NOT_OK if row[s]}
+        if counts:
+            log.warning("cell %s: %s", cell, ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+def render(table: pd.DataFrame, by: list[str], metrics: list[str], scale: float = 100.0) -> pd.DataFrame:
+    """A copy with 'mean ± std' strings for printing only: rates times `scale` (AUROC in %),
+    timings (`*_seconds`) as they are; problems and warnings in words."""
+    cols = by + (["variant"] if "variant" in table else [])
+    out = table[cols].copy()
+    for m in metrics:
+        k = 1.0 if m.endswith("_seconds") else scale
+        out[m] = ["–" if pd.isna(mu) else f"{k * mu:.1f} ± {k * (0 if pd.isna(sd) else sd):.1f}" for mu, sd in zip(table[f"{m}_mean"], table[f"{m}_std"])]
+    out["n"] = table[f"{metrics[0]}_count"].astype(int)
+    out["seeds"] = table["seeds"]
+    out["not ok"] = [", ".join(f"{int(r[s])} {s}" for s in NOT_OK if r[s]) for _, r in table.iterrows()]
+    if table["repeated_seeds"].astype(bool).any():
+        out["repeated seeds"] = table["repeated_seeds"]
+    if "warnings" in table and table["warnings"].astype(bool).any():
+        out["warnings"] = table["warnings"]
+    return out
+
+
+def plot_ablation(runs: pd.DataFrame, x: str, metric: str, hue: list[str], path: Path, caption: str = "") -> None:
+    """metric (mean ± std over seeds) against a config column, one line per `hue` cell; `caption`
+    (the provenance) is printed under the axes so the figure names its own command."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = runs[runs["status"] == "ok"]
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for key, group in ok.groupby(hue, dropna=False):
+        stats = group.groupby(x)[metric].agg(["mean", "std"]).sort_index()
+        label = " / ".join(map(str, key if isinstance(key, tuple) else (key,)))
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label)
+    seeds = sorted(set(ok["seed"]))
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{metric} (mean ± std over seeds {' '.join(map(str, seeds))})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout(rect=(0, 0.16 if caption else 0, 1, 1))
+    if caption:
+        wrapped = "\n".join(textwrap.fill(line, 150, subsequent_indent="    ") for line in caption.splitlines())
+        fig.text(0.01, 0.01, wrapped, fontsize=5.5, family="monospace", va="bottom")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def log_to_wandb(table: pd.DataFrame, project: str, mode: str, dir: str) -> None:
+    """The summary table as a W&B Table; its files go into `dir` (the first sweep folder), not the cwd."""
+    import wandb
+
+    run = wandb.init(project=project, mode=mode, dir=dir, job_type="sweep-summary")
+    try:
+        run.log({"summary": wandb.Table(dataframe=table)})
+    finally:
+        run.finish()
+
+
+def _sweep_overrides(path: Path) -> list[str]:
+    hydra = (yaml.safe_load(path.read_text()) or {}).get("hydra", {})
+    return [a for a in hydra.get("overrides", {}).get("task", []) if a != "hydra.mode=MULTIRUN"], hydra
+
+
+def sweep_commands(roots: list[str]) -> list[str]:
+    """The `python run.py -m ...` lines that made the runs, read from Hydra's multirun.yaml files."""
+    lines = []
+    for root in roots:
+        for path in sorted(Path(root).rglob("multirun.yaml")):
+            args, hydra = _sweep_overrides(path)
+            args += [a for a in hydra.get("overrides", {}).get("hydra", []) if a != "hydra.mode=MULTIRUN"]
+            lines.append("python run.py -m " + " ".join(shlex.quote(a) for a in args))
+    return lines
+
+
+def missing_jobs(roots: list[str]) -> dict[str, list[str]]:
+    """For each sweep under `roots`, the jobs of its own job list (expanded from multirun.yaml as
+    Hydra's basic sweeper does) that left no metrics.json: killed before they started."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # the expansion Hydra itself uses
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    out = {}
+    for root in roots:
+        for path in sorted(Path(root).rglob("multirun.yaml")):
+            args, hydra = _sweep_overrides(path)
+            params = hydra.get("sweeper", {}).get("params") or {}
+            try:
+                overrides = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()] + args)
+                n = sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
+            except Exception as err:  # a sweep this cannot expand is reported, never guessed
+                log.warning("cannot list the jobs of %s (%s)", path.parent, err)
+                continue
+            subdir = str(hydra.get("sweep", {}).get("subdir", "${hydra.job.num}"))
+            if subdir != "${hydra.job.num}":
+                continue  # only job-numbered folders can be matched to the job list
+            gone = [str(i) for i in range(n) if not (path.parent / str(i) / "metrics.json").exists()]
+            if gone:
+                out[str(path.parent)] = gone
+                log.warning("sweep %s: %d of %d jobs left no record (jobs %s)", path.parent, len(gone), n, " ".join(gone))
+    return out
+
+
+def relative_path(path: str) -> str:
+    """A path as seen from the working directory (the repository when run from it), so result files
+    never name a folder only this machine has."""
+    return os.path.relpath(path) if os.path.isabs(str(path)) else str(path)
+
+
+def commits(runs: pd.DataFrame) -> list[str]:
+    """The git commits the runs were made at (warned about when more than one)."""
+    if "git_commit" not in runs:
+        return []
+    found = sorted(set(runs["git_commit"].dropna()))
+    if len(found) > 1:
+        log.warning("the runs come from %d different commits: %s", len(found), ", ".join(c[:7] for c in found))
+    return found
+
+
+def provenance(roots: list[str], runs: pd.DataFrame | None = None) -> str:
+    """Who made a figure: the commands that made the runs and the table, the data, the commits and the machine."""
+    made = "".join(f"runs made by: {line}\n" for line in sweep_commands(roots))
+    if runs is not None and "data_dir" in runs:
+        made += f"data: {', '.join(sorted(set(map(relative_path, runs['data_dir'].dropna()))))} (datasets: {', '.join(sorted(set(runs['dataset'].dropna())))})\n"
+    if runs is not None and commits(runs):
+        dirty = " (some with uncommitted changes)" if runs.get("git_dirty", pd.Series(dtype=object)).fillna(False).astype(bool).any() else ""
+        made += f"commits: {', '.join(c[:7] for c in commits(runs))}{dirty}\n"
+    return (
+        f"{made}"
+        f"table made by: python {' '.join(shlex.quote(a) for a in sys.argv)}\n"
+        f"runs: {', '.join(roots)}\n"
+        f"machine: {platform.node()} ({platform.platform()}, {platform.processor() or platform.machine()}, python {platform.python_version()})\n"
+    )
