@@ -4,7 +4,7 @@
     python sweep.py multirun/... --by split detector --metric auroc fpr95 --out results/table
     python sweep.py multirun/... --x detector.n_clusters --plot results/ablation_k.png
 
-`--out DIR` writes DIR/table.csv (numbers), DIR/table.md (rendered, with the commands, data,
+`--out DIR` writes DIR/summary.csv (numbers, one row per cell), DIR/table.md (rendered, with the commands, data,
 commits and machine) and DIR/runs.csv (one row per run). Cells are split on every config value
 that differs between their runs (listed in the log and in a `variant` column); failed, killed,
 running, stale and missing jobs, repeated seeds and result warnings are reported, never dropped.
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument("roots", nargs="+", help="multirun folders (searched recursively for metrics.json)")
     p.add_argument("--by", nargs="+", default=["dataset", "split", "detector"], help="columns that define a table cell")
     p.add_argument("--metric", nargs="+", default=["auroc"], help="metrics to aggregate")
-    p.add_argument("--out", type=Path, help="folder for table.csv, table.md and runs.csv")
+    p.add_argument("--out", type=Path, help="folder for summary.csv, table.md and runs.csv")
     p.add_argument("--x", help="config column for an ablation plot, e.g. detector.n_clusters")
     p.add_argument("--plot", type=Path, help="PNG path for the ablation plot (needs --x)")
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the table to W&B")
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if args.plot and args.plot.suffix.lower() != ".png":
         p.error(f"--plot must name a .png file; got {args.plot}")
     if args.out and args.out.suffix:
-        p.error(f"--out is a folder (it gets table.csv, table.md, runs.csv); got {args.out}")
+        p.error(f"--out is a folder (it gets summary.csv, table.md, runs.csv); got {args.out}")
 
     runs = load_runs(*args.roots)
     if args.x and args.x not in runs:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     gone = "".join(f"jobs without a record in {k}: {' '.join(v)}\n" for k, v in missing.items())
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "table.csv", index=False)
+        table.to_csv(args.out / "summary.csv", index=False)
         runs.to_csv(args.out / "runs.csv", index=False)
         (args.out / "table.md").write_text(f"```\n{provenance(args.roots, runs)}{gone}```\n\n{shown.to_markdown(index=False)}\n")
     if args.plot:

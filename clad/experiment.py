@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+import torch
 import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
@@ -139,6 +140,16 @@ def check_seed(seed: Any) -> int:
     return seed
 
 
+def set_threads(threads: Any) -> None:
+    """`threads: N` pins torch (and its OpenMP pool) to N threads, so that parallel jobs x threads
+    stay within the cores; null leaves torch's default."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer or null; got {threads!r}")
+    torch.set_num_threads(threads)
+
+
 def build_data(cfg: DictConfig):
     """Instantiate the dataset (the `max_train_per_class` key belongs to the split) and the split."""
     params = OmegaConf.to_container(cfg.dataset, resolve=True)
@@ -235,7 +246,6 @@ def _git(*args: str) -> str | None:
 def provenance() -> dict[str, Any]:
     """Where and with what a run ran: commit, library versions, threads, host, process."""
     import sklearn
-    import torch
 
     try:
         import faiss
@@ -365,6 +375,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     try:
         with marked_on_signal():
             check_seed(metrics["seed"])
+            set_threads(config.get("threads"))
+            metrics["torch_threads"] = torch.get_num_threads()
             tracker = instantiate(cfg.logger)
             tracker.start(config, name=f"{metrics['detector']}-{metrics['split']}-s{metrics['seed']}")
             seed_everything(metrics["seed"])
