@@ -4,8 +4,10 @@
     python sweep.py multirun/... --by split detector --metric auroc fpr95 --out results/table
     python sweep.py multirun/... --x detector.n_clusters --plot results/ablation_k.png
 
-`--out DIR` writes DIR/summary.csv (numbers, one row per cell), DIR/table.md (rendered, with the commands, data,
-commits and machine) and DIR/runs.csv (one row per run). Cells are split on every config value
+`--out DIR` writes DIR/runs.csv (one row per run), DIR/summary.csv (numbers, one row per cell),
+DIR/table.md and DIR/table.tex (the paper's layout: methods as rows, scenarios as columns, headed
+in the Markdown by the commands, data, commits and machine; `--paper` adds the paper's numbers) and
+DIR/per_class.csv (AUROC per anomaly class and per hidden normal class, from scores.npz). Cells are split on every config value
 that differs between their runs (listed in the log and in a `variant` column); failed, killed,
 running, stale and missing jobs, repeated seeds and result warnings are reported, never dropped.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from clad.report import load_runs, log_to_wandb, missing_jobs, plot_ablation, provenance, relative_path, render, summarize
+from clad.tables import paper_numbers, per_class_auroc, render_latex, render_markdown, wide_table
 
 log = logging.getLogger("sweep")
 
@@ -27,7 +30,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument("roots", nargs="+", help="multirun folders (searched recursively for metrics.json)")
     p.add_argument("--by", nargs="+", default=["dataset", "split", "detector"], help="columns that define a table cell")
     p.add_argument("--metric", nargs="+", default=["auroc"], help="metrics to aggregate")
-    p.add_argument("--out", type=Path, help="folder for summary.csv, table.md and runs.csv")
+    p.add_argument("--out", type=Path, help="folder for runs.csv, summary.csv, table.md, table.tex and per_class.csv")
+    p.add_argument("--paper", action="store_true", help="put the paper's number (clad/paper_auroc.csv) beside each cell")
     p.add_argument("--x", help="config column for an ablation plot, e.g. detector.n_clusters")
     p.add_argument("--plot", type=Path, help="PNG path for the ablation plot (needs --x)")
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the table to W&B")
@@ -38,7 +42,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if args.plot and args.plot.suffix.lower() != ".png":
         p.error(f"--plot must name a .png file; got {args.plot}")
     if args.out and args.out.suffix:
-        p.error(f"--out is a folder (it gets summary.csv, table.md, runs.csv); got {args.out}")
+        p.error(f"--out is a folder (it gets runs.csv, summary.csv, table.md, table.tex, per_class.csv); got {args.out}")
 
     runs = load_runs(*args.roots)
     if args.x and args.x not in runs:
@@ -52,9 +56,21 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     gone = "".join(f"jobs without a record in {k}: {' '.join(v)}\n" for k, v in missing.items())
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "summary.csv", index=False)
         runs.to_csv(args.out / "runs.csv", index=False)
-        (args.out / "table.md").write_text(f"```\n{provenance(args.roots, runs)}{gone}```\n\n{shown.to_markdown(index=False)}\n")
+        table.to_csv(args.out / "summary.csv", index=False)
+        sections = []
+        if {"dataset", "split", "detector"} <= set(args.by):  # the paper's layout needs all three
+            paper = paper_numbers() if args.paper else None
+            for metric in args.metric:
+                cells = wide_table(table, metric, paper)
+                sections.append(f"## {metric}\n\n{render_markdown(cells, paper=args.paper)}")
+                tex = "table.tex" if metric == args.metric[0] else f"table_{metric}.tex"
+                (args.out / tex).write_text(render_latex(cells, paper=args.paper))
+        sections.append(f"## Every cell\n\n{shown.to_markdown(index=False)}\n")
+        (args.out / "table.md").write_text(f"```\n{provenance(args.roots, runs)}{gone}```\n\n" + "\n".join(sections))
+        per_class = per_class_auroc(runs)
+        if len(per_class):
+            per_class.to_csv(args.out / "per_class.csv", index=False)
     if args.plot:
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         hue = [c for c in args.by if c != args.x]

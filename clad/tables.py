@@ -1,0 +1,137 @@
+"""The paper's table layout from a runs table (clad/report.py): methods as rows, scenarios as
+columns, mean ± std AUROC over seeds, the best of each column in bold, a mean column, seeds per
+cell, failed runs counted; as Markdown and LaTeX, optionally beside the paper's numbers
+(`paper_auroc.csv`, Park et al. 2021, Tables 1-4). Also AUROC per anomaly class and per hidden
+normal class, recomputed from each run's scores.npz.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+log = logging.getLogger(__name__)
+
+PAPER_CSV = Path(__file__).with_name("paper_auroc.csv")
+PAPER_METHODS = {"clad": "CLAD", "deepsvdd": "DeepSVDD", "ocsvm": "OCSVM", "svdd": "SVDD", "ocnn": "OCNN", "occnn": "OCCNN"}
+
+
+def scenario(row: pd.Series) -> str:
+    """The paper's name of a run's scenario: CUR for mnist_cur, one_class_3 for digit 3, ..."""
+    split, dataset = str(row["split"]), str(row["dataset"])
+    if split == "one_class":
+        return f"one_class_{row.get('split.normal_class')}"
+    return split[len(dataset) + 1:].upper() if split.startswith(f"{dataset}_") else split
+
+
+def paper_numbers(path: Path = PAPER_CSV) -> dict[tuple[str, str, str], float]:
+    """(dataset, scenario, method) -> the paper's AUROC in %; one-class scenarios keyed by class id."""
+    df = pd.read_csv(path, comment="#", dtype={"normal_classes": str})
+    out = {}
+    for r in df.itertuples():
+        name = f"one_class_{r.normal_classes}" if str(r.scenario).startswith("one_class") else r.scenario
+        out[(r.dataset, name, r.method)] = float(r.auroc)
+    return out
+
+
+def method_label(row: pd.Series) -> str:
+    variant = row.get("variant")
+    return f"{row['detector']} ({variant})" if isinstance(variant, str) and variant else str(row["detector"])
+
+
+def wide_table(summary: pd.DataFrame, metric: str = "auroc", paper: dict | None = None, scale: float = 100.0) -> pd.DataFrame:
+    """One row per method, one column per (dataset, scenario), each cell a dict of the numbers
+    (mean, std, n, failed, paper); `render_markdown`/`render_latex` turn it into text."""
+    summary = summary.copy()
+    summary["method"] = [method_label(r) for _, r in summary.iterrows()]
+    summary["column"] = [f"{r['dataset']}/{scenario(r)}" for _, r in summary.iterrows()]
+    columns = list(dict.fromkeys(summary["column"]))
+    methods = list(dict.fromkeys(summary["method"]))
+    found = {}
+    for _, r in summary.iterrows():
+        dataset, name = r["column"].split("/", 1)
+        not_ok = int(sum(r.get(s, 0) for s in ("failed", "killed", "stale", "corrupt")))
+        ref = (paper or {}).get((dataset, name, PAPER_METHODS.get(str(r["detector"]), "")))
+        found[(r["method"], r["column"])] = {
+            "mean": scale * r[f"{metric}_mean"], "std": scale * r[f"{metric}_std"], "n": int(r[f"{metric}_count"]),
+            "failed": not_ok, "paper": ref,
+        }
+    return pd.DataFrame([[found.get((m, c)) for c in columns] for m in methods], index=methods, columns=columns, dtype=object)
+
+
+def _means(cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    mean = cells.map(lambda c: c["mean"] if isinstance(c, dict) else np.nan).astype(float)
+    best = mean.max(axis=0)
+    return mean, best, mean.mean(axis=1, skipna=False)
+
+
+def _cell(c, best: float, bold: tuple[str, str], paper: bool) -> str:
+    if not isinstance(c, dict):
+        return "–"
+    if c["n"] == 0:
+        return f"failed ({c['failed']})" if c["failed"] else "–"
+    text = f"{c['mean']:.1f} ± {0.0 if pd.isna(c['std']) else c['std']:.1f}"
+    if np.isclose(c["mean"], best):
+        text = f"{bold[0]}{text}{bold[1]}"
+    text += f" ({c['n']})"
+    if c["failed"]:
+        text += f" +{c['failed']} failed"
+    if paper and c["paper"] is not None:
+        text += f" [{c['paper']:.1f}, {c['mean'] - c['paper']:+.1f}]"
+    return text
+
+
+def render_markdown(cells: pd.DataFrame, paper: bool = False) -> str:
+    """Markdown: cells 'mean ± std (seeds)', the best of each column in bold, a mean column (only
+    over methods with every scenario), and with `paper` the paper's number and our difference."""
+    mean, best, row_mean = _means(cells)
+    head = ["method", *cells.columns, "mean"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for method in cells.index:
+        row = [_cell(cells.loc[method, c], best[c], ("**", "**"), paper) for c in cells.columns]
+        lines.append(f"| {method} | " + " | ".join(row) + f" | {'–' if pd.isna(row_mean[method]) else f'{row_mean[method]:.1f}'} |")
+    note = "\n\nCells: mean ± std over seeds (number of successful seeds); best of each column in bold."
+    if paper:
+        note += " In brackets: the paper's number and ours minus it."
+    return "\n".join(lines) + note + "\n"
+
+
+def _tex(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("±", r"$\pm$")):
+        text = text.replace(a, b)
+    return text
+
+
+def render_latex(cells: pd.DataFrame, paper: bool = False) -> str:
+    """A booktabs tabular with the same cells as the Markdown (escaped for LaTeX)."""
+    mean, best, row_mean = _means(cells)
+    head = ["method", *cells.columns, "mean"]
+    lines = [r"\begin{tabular}{l" + "c" * (len(head) - 1) + "}", r"\toprule", " & ".join(_tex(h) for h in head) + r" \\", r"\midrule"]
+    for method in cells.index:
+        row = [_tex(_cell(cells.loc[method, c], best[c], ("\0", "\1"), paper)).replace("\0", r"\textbf{").replace("\1", "}") for c in cells.columns]
+        lines.append(" & ".join([_tex(method), *row, "–" if pd.isna(row_mean[method]) else f"{row_mean[method]:.1f}"]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def per_class_auroc(runs: pd.DataFrame) -> pd.DataFrame:
+    """AUROC of each successful run per anomaly class (normal test images against that class's) and
+    per hidden normal class (that class's test images against every anomaly), from scores.npz."""
+    rows = []
+    for _, r in runs[runs["status"] == "ok"].iterrows():
+        path = Path(r["run_dir"]) / "scores.npz"
+        if not path.exists():
+            log.warning("%s has no scores.npz; skipped in the per-class table", r["run_dir"])
+            continue
+        with np.load(path) as f:
+            label, score, cls = f["label"], f["score"], f["test_class"]
+        base = {k: r[k] for k in ("dataset", "split", "detector", "seed", "run_dir")}
+        for kind, own, other in (("anomaly_class", label == 1, label == 0), ("normal_class", label == 0, label == 1)):
+            for c in np.unique(cls[own]):
+                pick = (own & (cls == c)) | other
+                auroc = roc_auc_score(label[pick], score[pick])
+                rows.append({**base, "kind": kind, "class": int(c), "n_class": int((own & (cls == c)).sum()), "auroc": float(auroc)})
+    return pd.DataFrame(rows)
