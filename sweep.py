@@ -7,8 +7,10 @@
 `--out DIR` writes DIR/runs.csv (one row per run), DIR/summary.csv (numbers, one row per cell),
 DIR/table.md and DIR/table.tex (the paper's layout: methods as rows, scenarios as columns, headed
 in the Markdown by the commands, data, commits and machine; `--paper` adds the paper's numbers) and
-DIR/per_class.csv (AUROC per anomaly class and per hidden normal class, from scores.npz). Cells are split on every config value
-that differs between their runs (listed in the log and in a `variant` column); failed, killed,
+DIR/per_class.csv (AUROC per anomaly class and per hidden normal class, from scores.npz), and
+the statistics of `--reference` (default clad) against the others: DeLong per cell and seed
+(DIR/delong.csv), average ranks, Friedman, Wilcoxon-Holm and a critical-difference diagram
+(DIR/cd_diagram.png/.pdf). Cells are split on every config value that differs between their runs (listed in the log and in a `variant` column); failed, killed,
 running, stale and missing jobs, repeated seeds and result warnings are reported, never dropped.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from clad.report import load_runs, log_to_wandb, missing_jobs, plot_ablation, provenance, relative_path, render, summarize
-from clad.tables import paper_numbers, per_class_auroc, render_latex, render_markdown, wide_table
+from clad.tables import compare_methods, paper_numbers, per_class_auroc, render_latex, render_markdown, wide_table
 
 log = logging.getLogger("sweep")
 
@@ -32,6 +34,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument("--metric", nargs="+", default=["auroc"], help="metrics to aggregate")
     p.add_argument("--out", type=Path, help="folder for runs.csv, summary.csv, table.md, table.tex and per_class.csv")
     p.add_argument("--paper", action="store_true", help="put the paper's number (clad/paper_auroc.csv) beside each cell")
+    p.add_argument("--reference", default="clad", help="the method the statistics compare the others with (default clad)")
     p.add_argument("--x", help="config column for an ablation plot, e.g. detector.n_clusters")
     p.add_argument("--plot", type=Path, help="PNG path for the ablation plot (needs --x)")
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the table to W&B")
@@ -66,6 +69,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 sections.append(f"## {metric}\n\n{render_markdown(cells, paper=args.paper)}")
                 tex = "table.tex" if metric == args.metric[0] else f"table_{metric}.tex"
                 (args.out / tex).write_text(render_latex(cells, paper=args.paper))
+            if args.reference in set(runs["detector"]):
+                text, _ = compare_methods(runs, args.reference, args.out, provenance(args.roots, runs))
+                sections.append(text)
         sections.append(f"## Every cell\n\n{shown.to_markdown(index=False)}\n")
         (args.out / "table.md").write_text(f"```\n{provenance(args.roots, runs)}{gone}```\n\n" + "\n".join(sections))
         per_class = per_class_auroc(runs)

@@ -15,7 +15,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from clad.base import check_finite, check_param
-from clad.training import minibatches, predict
+from clad.training import announce, minibatches, predict
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,7 @@ class DEC:
                 total += loss.item() * len(idx)
                 steps += 1
             losses.append(total / len(X))
+            announce("dec", epoch + 1, self.max_epochs, losses[-1], label_change=changes[-1] if changes else None)
         encoder.eval()
         q = predict(lambda x: soft_assign(encoder(x), mu.detach(), self.alpha), X, 1024, device)
         record = {"epochs": len(losses), "steps": steps, "loss_history": losses, "label_change_history": changes}

@@ -39,6 +39,8 @@ from omegaconf import DictConfig, OmegaConf
 from clad.base import resolve_device, seed_everything
 from clad.data import make_split, to_float
 from clad.metrics import compute_metrics, pseudo_label_agreement
+from clad.tracking import ProgressBars, progress_enabled
+from clad.training import listen
 
 log = logging.getLogger(__name__)
 
@@ -306,11 +308,15 @@ def claim_folder(out: Path, key: str) -> dict[str, Any] | None:
     return None
 
 
+def is_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def output_folder(cfg: DictConfig) -> Path:
     """The run's folder: `paths.output_dir`; in a multirun, a fixed `paths.output_dir` (not the job's
     own Hydra folder) gets the job's sub-folder appended, so jobs never share one."""
     out = Path(cfg.paths.output_dir)
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+    if is_multirun():
         hc = HydraConfig.get()
         if out.resolve() != Path(hc.runtime.output_dir).resolve():
             out = out / str(hc.sweep.subdir)
@@ -370,7 +376,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     }
     write_json(out / "metrics.json", metrics)
     atomic_write(out / "config.yaml", lambda f: f.write(yaml.safe_dump(config, sort_keys=False).encode()))
-    tracker = None
+    tracker, bars = None, None
     failed = True
     try:
         with marked_on_signal():
@@ -378,12 +384,18 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             set_threads(config.get("threads"))
             metrics["torch_threads"] = torch.get_num_threads()
             tracker = instantiate(cfg.logger)
-            tracker.start(config, name=f"{metrics['detector']}-{metrics['split']}-s{metrics['seed']}")
+            tracker.start(config, name=f"{metrics['detector']}-{metrics['split']}-s{metrics['seed']}",
+                          group=f"{metrics['dataset']}/{metrics['split']}", job_type=metrics["detector"], tags=config.get("tags"))
+            listeners = [tracker.log_epoch]
+            if progress_enabled(config.get("progress", "auto"), multirun=is_multirun()):
+                bars = ProgressBars()
+                listeners.append(bars)
             seed_everything(metrics["seed"])
             data, split = build_data(cfg)  # a bad split fails here, before any training
             detector = instantiate(cfg.detector, _convert_="all")
             metrics.update(n_train=len(split.train_x), n_val=len(split.val_x), n_test=len(split.test_y), n_test_anomalous=int(split.test_y.sum()))
-            results, scores, diagnostics = evaluate(detector, split)
+            with listen(*listeners):
+                results, scores, diagnostics = evaluate(detector, split)
             metrics.update(results, status="ok")
             if diagnostics:
                 write_json(out / "diagnostics.json", diagnostics)
@@ -399,6 +411,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         metrics.update(status="failed", error=f"{type(err).__name__}: {err}")
         raise
     finally:
+        if bars is not None:
+            bars.close()
         metrics["finished_at"] = _now()
         write_json(out / "metrics.json", metrics)
         if tracker is not None:

@@ -48,7 +48,8 @@ def wide_table(summary: pd.DataFrame, metric: str = "auroc", paper: dict | None 
     summary = summary.copy()
     summary["method"] = [method_label(r) for _, r in summary.iterrows()]
     summary["column"] = [f"{r['dataset']}/{scenario(r)}" for _, r in summary.iterrows()]
-    columns = list(dict.fromkeys(summary["column"]))
+    order = {f"{d}/{name}": i for i, (d, name, _) in enumerate(paper_numbers())}  # the paper's column order
+    columns = sorted(dict.fromkeys(summary["column"]), key=lambda c: order.get(c, len(order)))
     methods = list(dict.fromkeys(summary["method"]))
     found = {}
     for _, r in summary.iterrows():
@@ -135,3 +136,41 @@ def per_class_auroc(runs: pd.DataFrame) -> pd.DataFrame:
                 auroc = roc_auc_score(label[pick], score[pick])
                 rows.append({**base, "kind": kind, "class": int(c), "n_class": int((own & (cls == c)).sum()), "auroc": float(auroc)})
     return pd.DataFrame(rows)
+
+
+def compare_methods(runs: pd.DataFrame, reference: str, out_dir: Path, caption: str = "", alpha: float = 0.05) -> tuple[str, pd.DataFrame]:
+    """The statistics beside a table. Per cell and seed: DeLong's test of `reference` against each
+    other method on the same test images (out_dir/delong.csv). Pooling every scenario x seed block:
+    average ranks, Friedman's test, Wilcoxon signed-rank tests of `reference` against each method
+    with Holm's correction, and a critical-difference diagram (out_dir/cd_diagram.png/.pdf).
+    Returns the Markdown section and the DeLong table (for marking cells)."""
+    from clad import stats
+
+    ok = runs[runs["status"] == "ok"].copy()
+    ok["method"] = [method_label(r) for _, r in ok.iterrows()] if "variant" in ok else ok["detector"]
+    delong = stats.delong_against(ok, reference, ["dataset", "split"])
+    delong.to_csv(out_dir / "delong.csv", index=False)
+    lines = [f"## Statistics: {reference} against the other methods\n"]
+    if len(delong):
+        delong["significant"] = delong["p"] < alpha
+        per_method = delong.groupby("detector").agg(cells=("p", "size"), significant=("significant", "sum"), mean_diff=("diff", "mean"))
+        lines.append(f"DeLong's test per scenario and seed (p < {alpha}; delong.csv), {reference} minus the method:\n")
+        lines.append(per_method.assign(mean_diff=lambda d: (100 * d["mean_diff"]).round(2)).to_markdown() + "\n")
+    blocks = ok.pivot_table(index=["dataset", "split", "seed"], columns="method", values="auroc", aggfunc="mean")
+    complete = blocks.dropna()
+    if blocks.shape[1] >= 3 and len(complete) >= 2 and reference in blocks:
+        ranks = stats.average_ranks(blocks)
+        fried = stats.friedman(blocks)
+        wil = stats.wilcoxon_holm(blocks, reference, alpha)
+        cd = stats.critical_difference(fried["n_methods"], fried["n_blocks"], alpha)
+        stats.plot_cd_diagram(ranks, cd, out_dir / "cd_diagram.png", caption)
+        lines += [
+            f"Pooled over {fried['n_blocks']} blocks (scenario x seed with every method; {len(blocks) - len(complete)} incomplete blocks left out):",
+            f"Friedman chi2 = {fried['statistic']:.2f}, p = {fried['p']:.3g}; Nemenyi critical difference {cd:.2f} ranks (cd_diagram.png).\n",
+            "Average rank (1 = best):\n", ranks.round(2).to_frame().to_markdown() + "\n",
+            f"Wilcoxon signed-rank of {reference} against each method over the blocks, Holm-corrected (significant: p_holm < {alpha}):\n",
+            wil.round(4).to_markdown() + "\n",
+        ]
+    else:
+        lines.append(f"Rank tests need >= 3 methods including {reference} and >= 2 complete blocks; found {blocks.shape[1]} methods, {len(complete)} complete blocks.\n")
+    return "\n".join(lines), delong

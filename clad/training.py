@@ -1,10 +1,16 @@
 """Small, explicit training and inference loops over in-memory tensors, shared by CLAD and the
-neural baselines (no DataLoader: the data already sit in memory, and a seeded randperm is enough)."""
+neural baselines (no DataLoader: the data already sit in memory, and a seeded randperm is enough).
+
+Every finished epoch of any stage is announced to the listeners of `listen(...)` as an event
+{"stage", "epoch", "epochs", "loss"}: run.py logs them to W&B and draws progress bars with it,
+while the detectors know nothing of either."""
 from __future__ import annotations
 
 import logging
 import math
-from typing import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -14,6 +20,26 @@ from clad.base import check_finite, check_param
 from clad.nets import ConvAutoencoder, Standardize
 
 log = logging.getLogger(__name__)
+
+
+# The listeners of the current context (a ContextVar, like torch's autocast state: scoped, thread-safe).
+_LISTENERS: ContextVar[tuple[Callable[[dict[str, Any]], None], ...]] = ContextVar("clad_training_listeners", default=())
+
+
+@contextmanager
+def listen(*listeners: Callable[[dict[str, Any]], None]) -> Iterator[None]:
+    """Call each listener with every epoch event of the training inside the `with` block."""
+    token = _LISTENERS.set(_LISTENERS.get() + listeners)
+    try:
+        yield
+    finally:
+        _LISTENERS.reset(token)
+
+
+def announce(stage: str, epoch: int, epochs: int, loss: float, **extra: Any) -> None:
+    """Tell the listeners that `stage` finished `epoch` (1-based) of `epochs` with mean `loss`."""
+    for listener in _LISTENERS.get():
+        listener({"stage": stage, "epoch": epoch, "epochs": epochs, "loss": loss, **extra})
 
 
 def minibatches(n: int, batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True) -> Iterator[torch.Tensor]:
@@ -89,6 +115,7 @@ def fit_epochs(
         history.append(total / max(count, 1))
         if on_epoch is not None:
             on_epoch(epoch)
+        announce(stage, epoch + 1, epochs, history[-1])
         log.debug("%s epoch %d/%d loss %.5f", stage, epoch + 1, epochs, history[-1])
     if history:
         log.info("%s: %d epochs, final loss %.5f", stage, epochs, history[-1])
