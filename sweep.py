@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from clad.report import load_runs, log_to_wandb, missing_jobs, plot_ablation, provenance, relative_path, render, summarize
+from clad.plots import plot_ablation, plot_roc, plot_tsne
+from clad.report import load_runs, log_to_wandb, missing_jobs, provenance, relative_path, render, summarize
 from clad.tables import compare_methods, paper_numbers, per_class_auroc, render_latex, render_markdown, wide_table
 
 log = logging.getLogger("sweep")
@@ -36,7 +37,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument("--paper", action="store_true", help="put the paper's number (clad/paper_auroc.csv) beside each cell")
     p.add_argument("--reference", default="clad", help="the method the statistics compare the others with (default clad)")
     p.add_argument("--x", help="config column for an ablation plot, e.g. detector.n_clusters")
-    p.add_argument("--plot", type=Path, help="PNG path for the ablation plot (needs --x)")
+    p.add_argument("--plot", type=Path, help="PNG path for the ablation plot (needs --x); a PDF is written beside it")
+    p.add_argument("--baseline", help="a detector whose mean per scenario the ablation plot draws dashed (e.g. deepsvdd)")
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the table to W&B")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -54,9 +56,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         runs["data_dir"] = runs["data_dir"].map(lambda v: relative_path(v) if isinstance(v, str) else v)
     missing = missing_jobs(args.roots)
     table = summarize(runs, args.by, args.metric)
+    caption, figures = provenance(args.roots, runs), []
     shown = render(table, args.by, args.metric)
     print(shown.to_markdown(index=False))
-    gone = "".join(f"jobs without a record in {k}: {' '.join(v)}\n" for k, v in missing.items())
+    gone = "".join(f"jobs that never started in {k}: {' '.join(v)}\n" for k, v in missing.items())
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         runs.to_csv(args.out / "runs.csv", index=False)
@@ -70,19 +73,25 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 tex = "table.tex" if metric == args.metric[0] else f"table_{metric}.tex"
                 (args.out / tex).write_text(render_latex(cells, paper=args.paper))
             if args.reference in set(runs["detector"]):
-                text, _ = compare_methods(runs, args.reference, args.out, provenance(args.roots, runs))
+                text, _ = compare_methods(runs, args.reference, args.out, caption)
                 sections.append(text)
+                figures += [f for f in (args.out / "cd_diagram.png",) if f.exists()]
         sections.append(f"## Every cell\n\n{shown.to_markdown(index=False)}\n")
-        (args.out / "table.md").write_text(f"```\n{provenance(args.roots, runs)}{gone}```\n\n" + "\n".join(sections))
+        (args.out / "table.md").write_text(f"```\n{caption}{gone}```\n\n" + "\n".join(sections))
+        for (dataset, split), group in runs.groupby(["dataset", "split"]):
+            if (group["status"] == "ok").any():
+                figures += plot_roc(group, args.out / f"roc_{dataset}_{split}.png", caption)
+            codes = [Path(d) / "codes.npz" for d in group.sort_values("seed")["run_dir"] if (Path(d) / "codes.npz").exists()]
+            if codes:
+                figures += plot_tsne(codes[0], args.out / f"tsne_{dataset}_{split}.png", f"codes: {codes[0]}\n{caption}")
         per_class = per_class_auroc(runs)
         if len(per_class):
             per_class.to_csv(args.out / "per_class.csv", index=False)
     if args.plot:
-        args.plot.parent.mkdir(parents=True, exist_ok=True)
         hue = [c for c in args.by if c != args.x]
-        plot_ablation(runs, args.x, args.metric[0], hue, args.plot, provenance(args.roots, runs))
+        figures += plot_ablation(runs, args.x, args.metric[0], hue, args.plot, caption, baseline=args.baseline)
     if args.wandb:
-        log_to_wandb(table, "clad-bench", args.wandb, args.roots[0])
+        log_to_wandb(table, "clad-bench", args.wandb, args.roots[0], [f for f in figures if f.suffix == ".png"])
     return table
 
 

@@ -78,7 +78,9 @@ def main() -> None:
     git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True, cwd=ROOT).stdout.strip()  # noqa: E731
     head = git("rev-parse", "--short", "HEAD")
     at_start = git("rev-list", "-1", f"--before={first}", "HEAD")[:7] if first else "?"
-    since = git("log", f"--since={first}", "--format=%h %s", "--", "clad", "baselines", "conf", "run.py") if first else ""
+    last = [line.split()[1] for line in timing.splitlines() if line.startswith("end")]
+    until = [f"--until={max(last)}"] if last else []  # only changes a job of the sweep can have run
+    since = git("log", f"--since={first}", *until, "--format=%h %s", "--", "clad", "baselines", "conf", "run.py") if first else ""
     fit = runs[runs["status"] == "ok"].groupby("detector")["fit_seconds"].agg(["mean", "max"]).round(0)
     (args.out / "README.md").write_text(f"""# Table 1, MNIST: CLAD and the one-class baselines
 
@@ -91,7 +93,7 @@ def main() -> None:
   (90%; 10% held out as validation), ae_recon, latent_kmeans, ocnn, occnn on 1,000 a class (see the script).
 - Seeds: {' '.join(map(str, sorted(set(runs['seed']))))}. Defaults frozen before these runs: results/selection_log.md.
 - Code: commit {at_start} when the first run started; HEAD {head} when the table was made. Changes to
-  clad/, baselines/, conf/ or run.py after the first run started (a job runs the code of its start):
+  clad/, baselines/, conf/ or run.py between the first run's start and the last run's end (a job runs the code of its start):
 {chr(10).join("  - " + line for line in since.splitlines()) or "  - none"}
 - Machine: {platform.node()} ({platform.platform()}, {platform.machine()}), 2 CPU cores, two jobs side by side
   with one torch thread each; no GPU. {args.note}

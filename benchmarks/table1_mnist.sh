@@ -3,7 +3,7 @@
 # mnist_mix x seeds 0, 1, 2 at budget=cpu, as two workers of one thread each (the machine has 2 cores).
 # Resumable: each job has its own folder and is skipped when its metrics.json says "ok".
 #   . .venv/bin/activate && bash benchmarks/table1_mnist.sh   # hours on 2 CPU cores; run it with nohup
-#   python -m benchmarks.table1_mnist multirun/table1_mnist   # -> results/table1_mnist/{runs.csv,table.md,README.md}
+#   python -m benchmarks.table1_mnist multirun/table1_mnist_script   # -> results/table1_mnist/{runs.csv,table.md,README.md}
 # WORKERS=clad or WORKERS=baselines runs one worker only; DETECTORS, SPLITS, SEEDS narrow the baselines' jobs
 # (the order of the jobs changes nothing in their results).
 # Budgets: CLAD, deepsvdd, ocsvm and svdd train on every normal training image (budget=cpu; ocsvm and
@@ -13,7 +13,7 @@
 # at all 16k-24k images they would take ~2.5 h more here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-multirun/table1_mnist}
+OUT=${OUT:-multirun/table1_mnist_script}  # multirun/table1_mnist is conf/experiment/table1_mnist.yaml's folder
 mkdir -p "$OUT"
 export CLAD_DATA=${CLAD_DATA:-$(cd .. && pwd)/shared/data} OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 SPLITS=${SPLITS:-"mnist_cur mnist_str mnist_mix"}

@@ -70,6 +70,7 @@ class CLAD(Detector):
         eval_batch_size: int = 512,
         device: str = "auto",
         random_state: int | None = 0,
+        save_codes: bool = False,
     ):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
@@ -93,6 +94,7 @@ class CLAD(Detector):
         self.eval_batch_size = eval_batch_size
         self.device = device
         self.random_state = random_state
+        self.save_codes = save_codes
 
     def _check_params(self, n: int) -> None:
         """Every setting that could fail after training is checked here, before any of it.
@@ -153,6 +155,8 @@ class CLAD(Detector):
                     cluster_min_share=float(self.cluster_sizes_.min() / len(X)),
                     cluster_max_share=float(self.cluster_sizes_.max() / len(X)))
         log.info("pseudo-label cluster sizes: %s", self.cluster_sizes_.tolist())
+        # With save_codes, the codes the pseudo-labels come from (after DEC), for a t-SNE (run.py writes codes.npz).
+        self.codes_ = predict(ae.encoder, xs, self.eval_batch_size, self.device_).numpy() if self.save_codes else None
 
         # Stage 3: a classifier of (image, pseudo-label); it standardizes its own [0, 1] input.
         # A seeded part of the images is held out to measure the fit on unseen normal images.

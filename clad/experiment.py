@@ -81,8 +81,8 @@ class SweepGuard(Callback):
             return
         old = (yaml.safe_load(saved.read_text()) or {}).get("hydra", {})
         new = OmegaConf.to_container(config.hydra, resolve=False)
-        before = (old.get("overrides", {}).get("task", []), old.get("sweeper", {}).get("params"))
-        now = (new["overrides"]["task"], new.get("sweeper", {}).get("params"))
+        before = (sorted(old.get("overrides", {}).get("task", [])), old.get("sweeper", {}).get("params"))
+        now = (sorted(new["overrides"]["task"]), new.get("sweeper", {}).get("params"))  # the order of the arguments does not matter
         if before != now:  # SystemExit: Hydra turns an Exception raised in a callback into a mere warning
             raise SystemExit(
                 f"sweep folder {saved.parent} holds another sweep (overrides {before[0]}, sweeper params {before[1]}); this "
@@ -344,6 +344,39 @@ def marked_on_signal() -> Iterator[None]:
             signal.signal(s, h)
 
 
+def _execute(cfg: DictConfig, config: dict[str, Any], metrics: dict[str, Any], out: Path) -> None:
+    """The run itself: check, seed, build data and detector, fit, score; fills `metrics`, writes the files."""
+    check_seed(metrics["seed"])
+    set_threads(config.get("threads"))
+    metrics["torch_threads"] = torch.get_num_threads()
+    tracker = instantiate(cfg.logger)
+    bars = ProgressBars() if progress_enabled(config.get("progress", "auto"), multirun=is_multirun()) else None
+    try:
+        tracker.start(config, name=f"{metrics['detector']}-{metrics['split']}-s{metrics['seed']}",
+                      group=f"{metrics['dataset']}/{metrics['split']}", job_type=metrics["detector"], tags=config.get("tags"))
+        seed_everything(metrics["seed"])
+        data, split = build_data(cfg)  # a bad split fails here, before any training
+        detector = instantiate(cfg.detector, _convert_="all")
+        metrics.update(n_train=len(split.train_x), n_val=len(split.val_x), n_test=len(split.test_y), n_test_anomalous=int(split.test_y.sum()))
+        with listen(tracker.log_epoch, *([bars] if bars else [])):
+            results, scores, diagnostics = evaluate(detector, split)
+        metrics.update(results, status="ok")
+        if diagnostics:
+            write_json(out / "diagnostics.json", diagnostics)
+        write_scores(out / "scores.npz", split.test_index, split.test_y, scores, split.test_class)
+        if getattr(detector, "codes_", None) is not None:  # detector.save_codes=true
+            hidden = split.train_class if split.train_class is not None else np.full(len(detector.codes_), -1)
+            atomic_write(out / "codes.npz", lambda f: np.savez(f, codes=detector.codes_, pseudo_label=detector.pseudo_labels_, hidden_class=hidden))
+    except BaseException:
+        tracker.finish(failed=True)
+        raise
+    finally:
+        if bars is not None:
+            bars.close()
+    tracker.log(metrics)
+    tracker.finish(failed=False)
+
+
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Seed, build data and detector, fit, score, write the record; return the metrics.
 
@@ -355,7 +388,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         key = config_hash(config)
     except Exception as err:  # e.g. a bad interpolation: record it, unless the folder is another run's
         if not (out / "metrics.json").exists():
-            write_json(out / "metrics.json", {"status": "failed", "error": f"{type(err).__name__}: {err}", "started_at": _now(), **provenance()})
+            seed = OmegaConf.select(cfg, "seed", default=None, throw_on_resolution_failure=False)
+            write_json(out / "metrics.json", {"seed": seed, "status": "failed", "error": f"{type(err).__name__}: {err}", "started_at": _now(), **provenance()})
         raise
     done = claim_folder(out, key)
     if done is not None:
@@ -374,50 +408,23 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "device": str(resolve_device(config.get("device", "auto"))),
         "data_dir": str(Path(cfg.paths.data_dir).resolve()),
     }
-    write_json(out / "metrics.json", metrics)
-    atomic_write(out / "config.yaml", lambda f: f.write(yaml.safe_dump(config, sort_keys=False).encode()))
-    tracker, bars = None, None
-    failed = True
-    try:
-        with marked_on_signal():
-            check_seed(metrics["seed"])
-            set_threads(config.get("threads"))
-            metrics["torch_threads"] = torch.get_num_threads()
-            tracker = instantiate(cfg.logger)
-            tracker.start(config, name=f"{metrics['detector']}-{metrics['split']}-s{metrics['seed']}",
-                          group=f"{metrics['dataset']}/{metrics['split']}", job_type=metrics["detector"], tags=config.get("tags"))
-            listeners = [tracker.log_epoch]
-            if progress_enabled(config.get("progress", "auto"), multirun=is_multirun()):
-                bars = ProgressBars()
-                listeners.append(bars)
-            seed_everything(metrics["seed"])
-            data, split = build_data(cfg)  # a bad split fails here, before any training
-            detector = instantiate(cfg.detector, _convert_="all")
-            metrics.update(n_train=len(split.train_x), n_val=len(split.val_x), n_test=len(split.test_y), n_test_anomalous=int(split.test_y.sum()))
-            with listen(*listeners):
-                results, scores, diagnostics = evaluate(detector, split)
-            metrics.update(results, status="ok")
-            if diagnostics:
-                write_json(out / "diagnostics.json", diagnostics)
-            write_scores(out / "scores.npz", split.test_index, split.test_y, scores, split.test_class)
-            failed = False
-    except RunKilled as err:
-        metrics.update(status="killed", error=f"killed by {signal.Signals(err.signum).name}")
-        raise
-    except KeyboardInterrupt:
-        metrics.update(status="killed", error="killed by SIGINT")
-        raise
-    except Exception as err:
-        metrics.update(status="failed", error=f"{type(err).__name__}: {err}")
-        raise
-    finally:
-        if bars is not None:
-            bars.close()
-        metrics["finished_at"] = _now()
+    with marked_on_signal():  # from the first record on, a kill is recorded
         write_json(out / "metrics.json", metrics)
-        if tracker is not None:
-            tracker.log(metrics)
-            tracker.finish(failed)
+        try:
+            atomic_write(out / "config.yaml", lambda f: f.write(yaml.safe_dump(config, sort_keys=False).encode()))
+            _execute(cfg, config, metrics, out)
+        except RunKilled as err:
+            metrics.update(status="killed", error=f"killed by {signal.Signals(err.signum).name}")
+            raise
+        except KeyboardInterrupt:
+            metrics.update(status="killed", error="killed by SIGINT")
+            raise
+        except Exception as err:
+            metrics.update(status="failed", error=f"{type(err).__name__}: {err}")
+            raise
+        finally:
+            metrics["finished_at"] = _now()
+            write_json(out / "metrics.json", metrics)
     log.info(
         "%s on %s/%s seed %d: AUROC %.4f, AUPR-in %.4f, AUPR-out %.4f, FPR95 %.4f (fit %.1fs, score %.1fs) -> %s",
         metrics["detector"], metrics["dataset"], metrics["split"], metrics["seed"], metrics["auroc"], metrics["aupr_in"],

@@ -15,7 +15,6 @@ import os
 import platform
 import shlex
 import sys
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -80,6 +79,8 @@ def load_runs(*roots: str | Path) -> pd.DataFrame:
     if not rows:
         raise FileNotFoundError(f"no metrics.json under {[str(r) for r in roots]}; pass the folder of a `python run.py -m` sweep")
     runs = pd.DataFrame(rows)
+    if "seed" in runs and runs["seed"].map(lambda v: v is None or isinstance(v, int) or (isinstance(v, float) and v != v)).all():
+        runs["seed"] = runs["seed"].astype("Int64")  # a failed record without a seed must not turn 0, 1 into 0.0, 1.0
     runs.attrs["config_columns"] = sorted(config_columns & set(runs.columns))
     return runs
 
@@ -92,8 +93,11 @@ def variant_columns(runs: pd.DataFrame, by: list[str]) -> list[str]:
         if col in by or col == "seed" or col.startswith(IGNORED_PREFIXES):
             continue
         values = runs[col].astype(str)
-        if "seed" in runs and values.equals(runs["seed"].astype(str)):
-            continue
+        present = runs[col].notna()
+        as_number = pd.to_numeric(runs[col], errors="coerce").astype(float)
+        seed = pd.to_numeric(runs.get("seed"), errors="coerce").astype(float) if "seed" in runs else None
+        if seed is not None and present.any() and (as_number[present] == seed[present]).all():
+            continue  # follows the seed wherever it is set
         if (values.groupby([runs[b].astype(str) for b in by]).nunique() > 1).any():
             out.append(col)
     return out
@@ -112,6 +116,10 @@ def summarize(runs: pd.DataFrame, by: list[str], metrics: list[str], split_on_va
 
     With `split_on_variants`, cells are also split on every `variant_columns` (listed in the log and
     carried in a `variant` column), so runs that differ are never averaged together."""
+    runs = runs.copy()
+    if not (runs["status"] == "ok").any():  # every run failed: a table of failures, not an error
+        for m in metrics:
+            runs[m] = runs.get(m, float("nan"))
     missing_cols = [c for c in by + metrics if c not in runs.columns]
     if missing_cols:
         raise KeyError(f"columns {missing_cols} are not in the runs; available: {sorted(runs.columns)}")
@@ -119,7 +127,6 @@ def summarize(runs: pd.DataFrame, by: list[str], metrics: list[str], split_on_va
     if extra:
         log.info("cells split on %s (they differ between runs of one %s cell)", extra, tuple(by))
     keys = by + extra
-    runs = runs.copy()
     for col in keys:  # group on strings so that None/NaN and lists are cells like any other
         runs[col] = runs[col].map(lambda v: "–" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
     cells = runs.groupby(keys, dropna=False)
@@ -130,9 +137,9 @@ def summarize(runs: pd.DataFrame, by: list[str], metrics: list[str], split_on_va
     for m in metrics:
         table[f"{m}_count"] = table[f"{m}_count"].fillna(0).astype(int)
     seeds = ok.groupby(keys, dropna=False)["seed"].agg(lambda s: " ".join(map(str, sorted(set(s)))))
-    table["seeds"] = seeds.reindex(table.index).fillna("")
+    table["seeds"] = seeds.reindex(table.index).astype(object).fillna("")
     repeats = ok.groupby(keys, dropna=False)["seed"].agg(lambda s: " ".join(map(str, sorted(s[s.duplicated()].unique()))))
-    table["repeated_seeds"] = repeats.reindex(table.index).fillna("")
+    table["repeated_seeds"] = repeats.reindex(table.index).astype(object).fillna("")
     for status in NOT_OK:
         table[status] = runs[runs["status"] == status].groupby(keys, dropna=False).size().reindex(table.index).fillna(0).astype(int)
     if "warnings" in runs:
@@ -147,10 +154,10 @@ def summarize(runs: pd.DataFrame, by: list[str], metrics: list[str], split_on_va
 
 
 def _log_problems(table: pd.DataFrame, keys: list[str], ok: pd.DataFrame) -> None:
-    all_seeds = set(ok["seed"])
+    all_seeds = set(map(str, ok["seed"]))
     for _, row in table.iterrows():
         cell = tuple(row[k] for k in keys)
-        have = set(int(s) for s in str(row["seeds"]).split()) if row["seeds"] else set()
+        have = set(str(row["seeds"]).split())
         if have != all_seeds:
             log.warning("cell %s has seeds %s, missing %s", cell, sorted(have), sorted(all_seeds - have))
         if row["repeated_seeds"]:
@@ -178,40 +185,14 @@ def render(table: pd.DataFrame, by: list[str], metrics: list[str], scale: float 
     return out
 
 
-def plot_ablation(runs: pd.DataFrame, x: str, metric: str, hue: list[str], path: Path, caption: str = "") -> None:
-    """metric (mean ± std over seeds) against a config column, one line per `hue` cell; `caption`
-    (the provenance) is printed under the axes so the figure names its own command."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ok = runs[runs["status"] == "ok"]
-    fig, ax = plt.subplots(figsize=(7, 4.8))
-    for key, group in ok.groupby(hue, dropna=False):
-        stats = group.groupby(x)[metric].agg(["mean", "std"]).sort_index()
-        label = " / ".join(map(str, key if isinstance(key, tuple) else (key,)))
-        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label)
-    seeds = sorted(set(ok["seed"]))
-    ax.set_xlabel(x)
-    ax.set_ylabel(f"{metric} (mean ± std over seeds {' '.join(map(str, seeds))})")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout(rect=(0, 0.16 if caption else 0, 1, 1))
-    if caption:
-        wrapped = "\n".join(textwrap.fill(line, 150, subsequent_indent="    ") for line in caption.splitlines())
-        fig.text(0.01, 0.01, wrapped, fontsize=5.5, family="monospace", va="bottom")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def log_to_wandb(table: pd.DataFrame, project: str, mode: str, dir: str) -> None:
-    """The summary table as a W&B Table; its files go into `dir` (the first sweep folder), not the cwd."""
+def log_to_wandb(table: pd.DataFrame, project: str, mode: str, dir: str, images: list[Path] = ()) -> None:
+    """The summary table as a W&B Table and the figures as images; its files go into `dir` (the
+    first sweep folder), not the cwd."""
     import wandb
 
     run = wandb.init(project=project, mode=mode, dir=dir, job_type="sweep-summary")
     try:
-        run.log({"summary": wandb.Table(dataframe=table)})
+        run.log({"summary": wandb.Table(dataframe=table), **{f"figures/{Path(p).stem}": wandb.Image(str(p)) for p in images}})
     finally:
         run.finish()
 
@@ -234,7 +215,7 @@ def sweep_commands(roots: list[str]) -> list[str]:
 
 def missing_jobs(roots: list[str]) -> dict[str, list[str]]:
     """For each sweep under `roots`, the jobs of its own job list (expanded from multirun.yaml as
-    Hydra's basic sweeper does) that left no metrics.json: killed before they started."""
+    Hydra's basic sweeper does) that left no folder at all: the sweep stopped before they started."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # the expansion Hydra itself uses
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -252,10 +233,10 @@ def missing_jobs(roots: list[str]) -> dict[str, list[str]]:
             subdir = str(hydra.get("sweep", {}).get("subdir", "${hydra.job.num}"))
             if subdir != "${hydra.job.num}":
                 continue  # only job-numbered folders can be matched to the job list
-            gone = [str(i) for i in range(n) if not (path.parent / str(i) / "metrics.json").exists()]
+            gone = [str(i) for i in range(n) if not (path.parent / str(i)).exists()]  # Hydra makes it as the job starts
             if gone:
                 out[str(path.parent)] = gone
-                log.warning("sweep %s: %d of %d jobs left no record (jobs %s)", path.parent, len(gone), n, " ".join(gone))
+                log.warning("sweep %s: %d of %d jobs never started (jobs %s)", path.parent, len(gone), n, " ".join(gone))
     return out
 
 

@@ -1,0 +1,184 @@
+"""clad/report.py and sweep.py on run folders written by hand (metrics.json + config.yaml): cells
+never merge different experiments nor count a run twice, failures and suspect runs stay visible,
+and sweep.py refuses bad output arguments before it writes anything."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import sweep
+from clad import report
+from clad.experiment import run
+from tests.conftest import compose_cfg
+
+BY = ["dataset", "split", "detector"]
+
+
+def _run(folder, seed, nu=0.1, status="ok", auroc=0.9, **record):
+    """An OCSVM run folder as clad.experiment leaves it: metrics.json, the resolved config.yaml and,
+    for a finished run, scores.npz (four test images)."""
+    folder.mkdir(parents=True)
+    metrics = {"dataset": "digits", "split": "digits_cur", "detector": "ocsvm", "seed": seed, "status": status, "run_id": uuid.uuid4().hex[:12], **record}
+    if status == "ok":
+        metrics["auroc"] = auroc
+        label, score = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
+        np.savez(folder / "scores.npz", index=np.arange(4), label=label, score=score, test_class=np.array([0, 3, 1, 2]))
+    config = {"seed": seed, "paths": {"output_dir": str(folder)}, "detector": {"nu": nu, "random_state": seed}}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def _table(root):
+    return report.summarize(report.load_runs(root), BY, ["auroc"])
+
+
+# ------------------------------------------------------------------------------------- cells
+def test_cells_split_on_differing_config_but_not_on_seed_or_paths(tmp_path):
+    for nu, aurocs in ((0.1, (0.8, 0.9)), (0.5, (0.6, 0.7))):
+        for seed, auroc in enumerate(aurocs):
+            _run(tmp_path / f"nu{nu}-s{seed}", seed, nu=nu, auroc=auroc)
+    table = _table(tmp_path)
+    assert table["variant"].tolist() == ["nu=0.1", "nu=0.5"]
+    assert table["auroc_count"].tolist() == [2, 2] and table["seeds"].tolist() == ["0 1", "0 1"]
+    assert table["auroc_mean"].tolist() == pytest.approx([0.85, 0.65])
+
+
+def test_the_same_run_is_never_loaded_twice(tmp_path):
+    _run(tmp_path / "a", 0)
+    with pytest.raises(ValueError, match="reached twice"):
+        report.load_runs(tmp_path, tmp_path)
+    with pytest.raises(ValueError, match="reached twice"):
+        report.load_runs(tmp_path, tmp_path / "a")  # nested roots
+    shutil.copytree(tmp_path / "a", tmp_path / "copy")
+    with pytest.raises(ValueError, match="same run"):
+        report.load_runs(tmp_path)
+
+
+def test_a_cell_whose_runs_all_failed_stays_with_its_failures(tmp_path):
+    _run(tmp_path / "a", 0, nu=0.1)
+    _run(tmp_path / "b", 1, nu=0.1, status="killed")
+    _run(tmp_path / "c", 0, nu=0.5, status="failed")
+    _run(tmp_path / "d", 1, nu=0.5, status="failed")
+    rows = _table(tmp_path).set_index("variant")
+    assert rows.loc["nu=0.1", ["auroc_count", "failed", "killed"]].tolist() == [1, 0, 1]
+    assert rows.loc["nu=0.5", ["auroc_count", "failed", "killed"]].tolist() == [0, 2, 0]
+
+
+def test_a_sweep_whose_runs_all_failed_is_a_table_of_failures(tmp_path):
+    _run(tmp_path / "a", 0, status="failed")
+    _run(tmp_path / "b", 1, status="failed")
+    table = _table(tmp_path)
+    assert table[["auroc_count", "failed"]].values.tolist() == [[0, 2]]
+
+
+def test_a_record_without_a_seed_does_not_break_the_table(tmp_path):
+    _run(tmp_path / "a", 0, auroc=0.8)
+    _run(tmp_path / "b", 1, auroc=0.9)
+    with pytest.raises(Exception, match="nope"):
+        run(compose_cfg(tmp_path / "c", "detector=ocsvm", "detector.nu=${nope}"))
+    table = _table(tmp_path)
+    ocsvm = table[table["detector"] == "ocsvm"]
+    assert ocsvm["auroc_count"].tolist() == [2] and table["failed"].sum() == 1
+
+
+def test_a_seed_run_twice_in_a_cell_is_flagged(tmp_path, caplog):
+    _run(tmp_path / "a", 0)
+    _run(tmp_path / "b", 0)
+    _run(tmp_path / "c", 1)
+    with caplog.at_level(logging.WARNING, logger="clad.report"):
+        table = _table(tmp_path)
+    assert table["repeated_seeds"].tolist() == ["0"] and table["auroc_count"].tolist() == [3]
+    assert "seed(s) 0 more than once" in caplog.text
+    assert report.render(table, BY, ["auroc"])["repeated seeds"].tolist() == ["0"]
+
+
+# ------------------------------------------------------------------------- unreadable, stale
+def test_a_truncated_record_is_a_corrupt_row(tmp_path, caplog):
+    _run(tmp_path / "a", 0)
+    _run(tmp_path / "b", 1)
+    path = tmp_path / "b" / "metrics.json"
+    path.write_text(path.read_text()[:30])
+    with caplog.at_level(logging.WARNING, logger="clad.report"):
+        runs = report.load_runs(tmp_path)
+    status = dict(zip(runs["run_dir"], runs["status"]))
+    assert status == {str(tmp_path / "a"): "ok", str(tmp_path / "b"): "corrupt"}
+    assert str(path) in caplog.text
+    assert report.summarize(runs, BY, ["auroc"])["corrupt"].sum() == 1  # counted, not dropped
+
+
+def test_a_running_record_of_a_gone_process_on_this_host_is_stale(tmp_path):
+    done = subprocess.Popen([sys.executable, "-c", ""])
+    done.wait()
+    _run(tmp_path / "gone", 0, status="running", host=socket.gethostname(), pid=done.pid)
+    _run(tmp_path / "elsewhere", 1, status="running", host="another-host", pid=done.pid)
+    _run(tmp_path / "alive", 2, status="running", host=socket.gethostname(), pid=os.getpid())
+    runs = report.load_runs(tmp_path)
+    status = {os.path.basename(d): s for d, s in zip(runs["run_dir"], runs["status"])}
+    assert status == {"gone": "stale", "elsewhere": "running", "alive": "running"}
+
+
+def test_missing_jobs_are_the_sweeps_jobs_without_a_record(tmp_path):
+    folder = tmp_path / "sweep"
+    _run(folder / "0", 0)
+    _run(folder / "2", 2)
+    hydra = {"overrides": {"task": ["seed=0,1,2"], "hydra": []}, "sweep": {"subdir": "${hydra.job.num}"}}
+    (folder / "multirun.yaml").write_text(yaml.safe_dump({"hydra": hydra}))
+    assert report.missing_jobs([str(tmp_path)]) == {str(folder): ["1"]}
+
+
+def test_runs_from_two_commits_are_named_and_warned_about(tmp_path, caplog):
+    first, second = "1234567" + "a" * 33, "89abcde" + "b" * 33
+    _run(tmp_path / "a", 0, git_commit=first, git_dirty=False)
+    _run(tmp_path / "b", 1, git_commit=second, git_dirty=True)
+    runs = report.load_runs(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="clad.report"):
+        assert report.commits(runs) == [first, second]
+    assert "2 different commits" in caplog.text
+    assert "commits: 1234567, 89abcde (some with uncommitted changes)" in report.provenance([str(tmp_path)], runs)
+
+
+# ------------------------------------------------------------------------------------ sweep.py
+def test_sweep_out_writes_tables_and_runs_into_a_folder(tmp_path):
+    _run(tmp_path / "sweep" / "0", 0, auroc=0.8, warnings="")
+    _run(tmp_path / "sweep" / "1", 1, auroc=0.9, warnings="constant_scores")
+    out = tmp_path / "results" / "table"
+    sweep.main([str(tmp_path / "sweep"), "--out", str(out)])
+    assert {"runs.csv", "summary.csv", "table.md"} <= {p.name for p in out.iterdir()}
+    assert pd.read_csv(out / "summary.csv")["auroc_mean"].tolist() == pytest.approx([0.85])
+    assert sorted(pd.read_csv(out / "runs.csv")["seed"]) == [0, 1]
+    assert "constant_scores (1)" in (out / "table.md").read_text()
+
+
+def test_sweep_out_survives_an_ok_run_without_scores(tmp_path):
+    _run(tmp_path / "sweep" / "0", 0, auroc=0.8)
+    _run(tmp_path / "sweep" / "1", 1, auroc=0.9)
+    (tmp_path / "sweep" / "0" / "scores.npz").unlink()
+    sweep.main([str(tmp_path / "sweep"), "--out", str(tmp_path / "out")])
+    assert (tmp_path / "out" / "table.md").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--out", "{tmp}/results/x.md"], "--out is a folder"),
+        (["--plot", "{tmp}/p.png", "--out", "{tmp}/results/t"], "--plot needs --x"),
+        (["--x", "no.such.column", "--plot", "{tmp}/p.png", "--out", "{tmp}/results/t"], "is not a column"),
+    ],
+)
+def test_sweep_refuses_bad_output_arguments_before_writing(tmp_path, capsys, args, message):
+    _run(tmp_path / "sweep" / "0", 0)
+    with pytest.raises(SystemExit) as exit_:
+        sweep.main([str(tmp_path / "sweep"), *(a.format(tmp=tmp_path) for a in args)])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["sweep"]  # no results/, no p.png
