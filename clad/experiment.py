@@ -20,7 +20,6 @@ import platform
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from clad.base import resolve_device, seed_everything
 from clad.data import make_split, to_float
+from clad.io import atomic_write, write_json
 from clad.metrics import compute_metrics, pseudo_label_agreement
 from clad.tracking import ProgressBars, progress_enabled
 from clad.training import listen
@@ -45,7 +45,6 @@ from clad.training import listen
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-FILE_MODE = 0o644  # result files are readable by the group and others (mkstemp alone gives 0600)
 # Record keys that differ between two runs of the same config (timings, when, which process).
 PER_RUN_KEYS = frozenset({"fit_seconds", "score_seconds", "started_at", "finished_at", "run_id", "pid", "host"})
 HUGE_SCORE = 1e6  # |score| above this: a normalisation or a loss has blown up
@@ -92,23 +91,6 @@ class SweepGuard(Callback):
 
 
 # ---------------------------------------------------------------------------------------------- files
-def atomic_write(path: Path, write) -> None:
-    """Write to a temp file in the same folder, then rename, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, obj: dict[str, Any]) -> None:
-    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
-
-
 def write_scores(path: Path, index: np.ndarray, label: np.ndarray, score: np.ndarray, test_class: np.ndarray) -> None:
     atomic_write(path, lambda f: np.savez(f, index=index, label=label, score=score, test_class=test_class))
 

@@ -107,3 +107,20 @@ def test_loader_does_not_decode_twice(tmp_path, monkeypatch):
     np.testing.assert_array_equal(first.test_x, second.test_x)
     with pytest.raises(AssertionError, match="decoded again"):
         load_cifar10(tmp_path, cache_dir=tmp_path / "cache", image_size=16)
+
+
+def test_cached_arrays_are_readable_by_the_group(tmp_path):
+    """The cache is shared: its files must not be owner-only (mkstemp's default), whatever the umask."""
+    import os
+    import stat
+
+    import numpy as np
+
+    from clad.data.cache import _save_atomic
+
+    old = os.umask(0o077)
+    try:
+        _save_atomic(tmp_path / "sub" / "a.npz", {"x": np.arange(3)})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "sub" / "a.npz").stat().st_mode) & 0o044 == 0o044

@@ -16,12 +16,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
+
+from clad.io import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +73,7 @@ def cache_key(dataset: str, part: str, sources: Iterable[Path | str], params: di
 
 def _save_atomic(path: Path, arrays: Arrays) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)  # atomic on one file system: readers never see half a file
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def cached(cache_dir: str | Path | None, dataset: str, part: str, sources: Iterable[Path | str], params: dict[str, Any], build: Callable[[], Arrays]) -> Arrays:
