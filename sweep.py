@@ -23,7 +23,7 @@ import pandas as pd
 
 from clad.plots import plot_ablation, plot_roc, plot_tsne
 from clad.report import load_runs, log_to_wandb, missing_jobs, provenance, relative_path, render, summarize
-from clad.tables import compare_methods, paper_numbers, per_class_auroc, render_latex, render_markdown, wide_table
+from clad.tables import compare_methods, failures, paper_numbers, per_class_auroc, render_latex, render_markdown, significant_cells, wide_table
 
 log = logging.getLogger("sweep")
 
@@ -67,21 +67,24 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         sections = []
         if {"dataset", "split", "detector"} <= set(args.by):  # the paper's layout needs all three
             paper = paper_numbers() if args.paper else None
+            stats_text, significant = "", set()
+            if args.reference in set(runs["detector"]):
+                stats_text, delong = compare_methods(runs, args.reference, args.out, caption)
+                significant = significant_cells(delong)
+                figures += [f for f in (args.out / "cd_diagram.png",) if f.exists()]
             for metric in args.metric:
-                cells = wide_table(table, metric, paper)
+                cells = wide_table(table, metric, paper, significant=significant if metric == "auroc" else set())
                 sections.append(f"## {metric}\n\n{render_markdown(cells, paper=args.paper)}")
                 tex = "table.tex" if metric == args.metric[0] else f"table_{metric}.tex"
                 (args.out / tex).write_text(render_latex(cells, paper=args.paper))
-            if args.reference in set(runs["detector"]):
-                text, _ = compare_methods(runs, args.reference, args.out, caption)
-                sections.append(text)
-                figures += [f for f in (args.out / "cd_diagram.png",) if f.exists()]
+            sections.append(stats_text)
+        sections.append(failures(runs))
         sections.append(f"## Every cell\n\n{shown.to_markdown(index=False)}\n")
         (args.out / "table.md").write_text(f"```\n{caption}{gone}```\n\n" + "\n".join(sections))
         for (dataset, split), group in runs.groupby(["dataset", "split"]):
             if (group["status"] == "ok").any():
                 figures += plot_roc(group, args.out / f"roc_{dataset}_{split}.png", caption)
-            codes = [Path(d) / "codes.npz" for d in group.sort_values("seed")["run_dir"] if (Path(d) / "codes.npz").exists()]
+            codes = [Path(d) / "codes.npz" for d in group.sort_values("seed", key=lambda s: pd.to_numeric(s, errors="coerce"))["run_dir"] if (Path(d) / "codes.npz").exists()]
             if codes:
                 figures += plot_tsne(codes[0], args.out / f"tsne_{dataset}_{split}.png", f"codes: {codes[0]}\n{caption}")
         per_class = per_class_auroc(runs)

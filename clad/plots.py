@@ -61,7 +61,7 @@ def plot_roc(runs: pd.DataFrame, path: Path, caption: str = "") -> list[Path]:
     fig = Figure(figsize=(5.5, 5.5))
     ax = fig.subplots()
     for detector, group in ok.groupby("detector"):
-        first = group.sort_values("seed").iloc[0]
+        first = group.sort_values("seed", key=lambda s: pd.to_numeric(s, errors="coerce")).iloc[0]
         with np.load(Path(first["run_dir"]) / "scores.npz") as f:
             fpr, tpr, _ = roc_curve(f["label"], f["score"])
         ax.plot(fpr, tpr, label=f"{detector}: AUROC {100 * group['auroc'].mean():.1f} (seed {first['seed']} shown, {len(group)} seeds)")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from omegaconf import OmegaConf
 
 from clad.experiment import process_alive
 
@@ -69,7 +70,7 @@ def load_runs(*roots: str | Path) -> pd.DataFrame:
             if not config.exists():
                 config = path.parent / ".hydra" / "config.yaml"
             if config.exists():
-                flat = _flatten(yaml.safe_load(config.read_text()) or {})
+                flat = _flatten(_read_config(config))
                 config_columns.update(flat)
                 row.update({k: v for k, v in flat.items() if k not in row})
             if row.get("status") == "running" and process_alive(row.get("host"), row.get("pid")) is False:
@@ -85,6 +86,26 @@ def load_runs(*roots: str | Path) -> pd.DataFrame:
     return runs
 
 
+def _follows(values: pd.Series, seed: pd.Series) -> bool:
+    """Whether a config value is the seed in every run (as a number, or as text for a bad seed)."""
+    same_number = pd.to_numeric(values, errors="coerce").astype(float) == pd.to_numeric(seed, errors="coerce").astype(float)
+    return bool((same_number | (values.astype(str) == seed.astype(str))).all())
+
+
+def _read_config(path: Path) -> dict:
+    """A run's config. Hydra's .hydra/config.yaml (older runs) is unresolved (`random_state: ${seed}`):
+    resolve it, without paths.output_dir (its ${hydra:...} needs a live Hydra)."""
+    raw = yaml.safe_load(path.read_text()) or {}
+    if path.name == "config.yaml" and path.parent.name != ".hydra":
+        return raw
+    paths = {k: v for k, v in (raw.get("paths") or {}).items() if k != "output_dir"}  # ${hydra:runtime.output_dir}
+    try:
+        return OmegaConf.to_container(OmegaConf.create({**raw, "paths": paths}), resolve=True)
+    except Exception as err:  # an interpolation this cannot resolve: keep the text
+        log.debug("%s: cannot resolve (%s); its values stay unresolved", path, err)
+        return raw
+
+
 def variant_columns(runs: pd.DataFrame, by: list[str]) -> list[str]:
     """Config columns whose value differs between runs of one `by` cell, other than the seed, paths,
     and values that only follow the seed (e.g. detector.random_state: ${seed})."""
@@ -94,9 +115,7 @@ def variant_columns(runs: pd.DataFrame, by: list[str]) -> list[str]:
             continue
         values = runs[col].astype(str)
         present = runs[col].notna()
-        as_number = pd.to_numeric(runs[col], errors="coerce").astype(float)
-        seed = pd.to_numeric(runs.get("seed"), errors="coerce").astype(float) if "seed" in runs else None
-        if seed is not None and present.any() and (as_number[present] == seed[present]).all():
+        if "seed" in runs and present.any() and _follows(runs.loc[present, col], runs.loc[present, "seed"]):
             continue  # follows the seed wherever it is set
         if (values.groupby([runs[b].astype(str) for b in by]).nunique() > 1).any():
             out.append(col)

@@ -42,9 +42,11 @@ def method_label(row: pd.Series) -> str:
     return f"{row['detector']} ({variant})" if isinstance(variant, str) and variant else str(row["detector"])
 
 
-def wide_table(summary: pd.DataFrame, metric: str = "auroc", paper: dict | None = None, scale: float = 100.0) -> pd.DataFrame:
+def wide_table(summary: pd.DataFrame, metric: str = "auroc", paper: dict | None = None, scale: float = 100.0,
+               significant: set[tuple[str, str, str]] = frozenset()) -> pd.DataFrame:
     """One row per method, one column per (dataset, scenario), each cell a dict of the numbers
-    (mean, std, n, failed, paper); `render_markdown`/`render_latex` turn it into text."""
+    (mean, std, n, failed, paper, and whether the reference differs from it significantly: the
+    (dataset, split, detector) triples of `significant`); `render_markdown`/`render_latex` turn it into text."""
     summary = summary.copy()
     summary["method"] = [method_label(r) for _, r in summary.iterrows()]
     summary["column"] = [f"{r['dataset']}/{scenario(r)}" for _, r in summary.iterrows()]
@@ -58,7 +60,7 @@ def wide_table(summary: pd.DataFrame, metric: str = "auroc", paper: dict | None 
         ref = (paper or {}).get((dataset, name, PAPER_METHODS.get(str(r["detector"]), "")))
         found[(r["method"], r["column"])] = {
             "mean": scale * r[f"{metric}_mean"], "std": scale * r[f"{metric}_std"], "n": int(r[f"{metric}_count"]),
-            "failed": not_ok, "paper": ref,
+            "failed": not_ok, "paper": ref, "significant": (r["dataset"], r["split"], r["detector"]) in significant,
         }
     return pd.DataFrame([[found.get((m, c)) for c in columns] for m in methods], index=methods, columns=columns, dtype=object)
 
@@ -77,7 +79,7 @@ def _cell(c, best: float, bold: tuple[str, str], paper: bool) -> str:
     text = f"{c['mean']:.1f} ± {0.0 if pd.isna(c['std']) else c['std']:.1f}"
     if np.isclose(c["mean"], best):
         text = f"{bold[0]}{text}{bold[1]}"
-    text += f" ({c['n']})"
+    text += f" ({c['n']})" + ("†" if c.get("significant") else "")
     if c["failed"]:
         text += f" +{c['failed']} failed"
     if paper and c["paper"] is not None:
@@ -95,13 +97,15 @@ def render_markdown(cells: pd.DataFrame, paper: bool = False) -> str:
         row = [_cell(cells.loc[method, c], best[c], ("**", "**"), paper) for c in cells.columns]
         lines.append(f"| {method} | " + " | ".join(row) + f" | {'–' if pd.isna(row_mean[method]) else f'{row_mean[method]:.1f}'} |")
     note = "\n\nCells: mean ± std over seeds (number of successful seeds); best of each column in bold."
+    if any(isinstance(c, dict) and c.get("significant") for c in cells.to_numpy().ravel()):
+        note += " †: the reference method's AUROC differs from this one's in every seed (DeLong, p < 0.05)."
     if paper:
         note += " In brackets: the paper's number and ours minus it."
     return "\n".join(lines) + note + "\n"
 
 
 def _tex(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("±", r"$\pm$")):
+    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("±", r"$\pm$"), ("†", r"$^\dagger$")):
         text = text.replace(a, b)
     return text
 
@@ -174,3 +178,19 @@ def compare_methods(runs: pd.DataFrame, reference: str, out_dir: Path, caption: 
     else:
         lines.append(f"Rank tests need >= 3 methods including {reference} and >= 2 complete blocks; found {blocks.shape[1]} methods, {len(complete)} complete blocks.\n")
     return "\n".join(lines), delong
+
+
+def significant_cells(delong: pd.DataFrame, alpha: float = 0.05) -> set[tuple[str, str, str]]:
+    """(dataset, split, detector) cells whose every seed's DeLong test against the reference has p < alpha."""
+    if not len(delong):
+        return set()
+    every = delong.assign(sig=delong["p"] < alpha).groupby(["dataset", "split", "detector"])["sig"].all()
+    return set(every[every].index)
+
+
+def failures(runs: pd.DataFrame) -> str:
+    """The runs that did not end ok, each with its folder and error, as a Markdown list."""
+    bad = runs[runs["status"] != "ok"]
+    lines = [f"- {r.get('detector')} on {r.get('dataset')}/{r.get('split')} seed {r.get('seed')}: **{r['status']}** "
+             f"({r.get('error', '') if isinstance(r.get('error'), str) else 'no error recorded'}) in `{r['run_dir']}`" for _, r in bad.iterrows()]
+    return ("## Runs that did not end ok\n\n" + "\n".join(lines) + "\n") if lines else ""
