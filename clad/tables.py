@@ -153,7 +153,8 @@ def compare_methods(runs: pd.DataFrame, reference: str, out_dir: Path, caption: 
     ok = runs[runs["status"] == "ok"].copy()
     ok["method"] = [method_label(r) for _, r in ok.iterrows()] if "variant" in ok else ok["detector"]
     delong = stats.delong_against(ok, reference, ["dataset", "split"])
-    delong.to_csv(out_dir / "delong.csv", index=False)
+    if len(delong):
+        delong.to_csv(out_dir / "delong.csv", index=False)
     lines = [f"## Statistics: {reference} against the other methods\n"]
     if len(delong):
         delong["significant"] = delong["p"] < alpha
