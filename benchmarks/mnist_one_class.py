@@ -1,8 +1,9 @@
 """The MNIST one-class table (issue 4, item 8): every detector's AUROC per normal digit, mean and
 std over seeds, beside the numbers Ruff et al. (ICML 2018) report for OC-SVM/SVDD and Deep SVDD.
 
-    bash benchmarks/mnist_one_class.sh                                  # the sweep (about an hour)
-    python -m benchmarks.mnist_one_class multirun/mnist_one_class       # this table, at any time
+    python run.py experiment=table3_mnist_one_class_clad     # CLAD, every image of the digit
+    python run.py experiment=table3_mnist_one_class          # the baselines, 1,000 images of the digit
+    python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad
 
 Reads every job's metrics.json and .hydra/config.yaml through sweep.py (nothing is parsed from
 folder names), so it can be rerun while the sweep is still going. Writes results/mnist_one_class.csv
@@ -19,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clad.report import load_runs, summarize
+from clad.report import commits, load_runs, summarize, sweep_commands
 
 log = logging.getLogger("mnist_one_class")
 
-COMMAND = "CLAD=1 bash benchmarks/mnist_one_class.sh && python -m benchmarks.mnist_one_class multirun/mnist_one_class"
+COMMAND = ("python run.py experiment=table3_mnist_one_class_clad && python run.py experiment=table3_mnist_one_class && "
+           "python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad")
 # Ruff et al. 2018, Table 1, MNIST one-class AUROC (%): OC-SVM/SVDD (one number for both) and
 # one-class Deep SVDD; the CLAD paper's Table 3 repeats them (../shared/paper/reported_auroc.csv).
 RUFF = {
@@ -73,10 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     runs[[c for c in keep if c in runs.columns]].sort_values(["detector", "digit", "seed"]).to_csv(args.out.parent / f"{args.out.name}_runs.csv", index=False)
     ok = runs[runs["status"] == "ok"]
     timing = ok.groupby("detector")[["fit_seconds", "score_seconds"]].median().round(1)
-    seeds = " ".join(map(str, sorted(set(ok["seed"]))))
+    seeds = "; ".join(f"{det} {' '.join(map(str, sorted(set(g['seed']))))}" for det, g in ok.groupby("detector"))
+    made = "".join(f"  - `{line}`\n" for line in sweep_commands(args.roots))
     text = f"""# MNIST one-class AUROC (%), mean ± std over seeds
 
-- command: `{COMMAND}`
+- command: `{COMMAND}` (the experiments of conf/experiment/); the runs here were made by
+{made}- commits of the runs: {', '.join(c[:7] for c in commits(runs)) or 'not recorded (runs from before the run record had it)'}
 - data: MNIST (../shared/data/MNIST, the official files); normal = one digit, anomalies = the other nine;
   baselines: 1,000 training images of the digit (seeded subset; 900 train, 100 validation, unused here),
   tested on the full 10,000-image test set. Ruff et al. train on all ~6,000 images of the digit.
@@ -84,10 +88,10 @@ def main(argv: list[str] | None = None) -> None:
 - machine: {platform.node()} ({platform.platform()}), 2 shared CPU cores, one thread per run, no GPU.
 - epochs (budget=cpu, conf/budget/cpu.yaml): Deep SVDD 30 autoencoder + 30 training epochs (Ruff et al.: 150 + 150
   on ~6x the images); ocnn, occnn, ae_recon, latent_kmeans 5 autoencoder epochs (+ 5 for ocnn, occnn); kernel
-  methods use all 900 images (max 5,000 for ocsvm, 1,000 for svdd). CLAD (CLAD=1 in the script) runs with
-  its defaults: budget=cpu, every training image of the digit (~5,400), 10 autoencoder / at most 10 DEC /
+  methods use all 900 images (max 5,000 for ocsvm, 1,000 for svdd). CLAD runs with its defaults: budget=cpu,
+  every training image of the digit (~5,400 after the 10% validation hold-out), 10 autoencoder / at most 10 DEC /
   10 classifier epochs (conf/budget/cpu.yaml). Hyperparameters are the configs' defaults; none was chosen on test data.
-- scores and per-run metrics: each job's folder under multirun/mnist_one_class (run_dir in mnist_one_class_runs.csv).
+- scores and per-run metrics: each job's folder (run_dir in mnist_one_class_runs.csv).
 
 {render(table, wide)}
 
