@@ -1,12 +1,13 @@
 """Deep SVDD (Ruff, Vandermeulen, Goernitz, Deecke, Siddiqui, Binder, Mueller and Kloft, "Deep
 One-Class Classification", ICML 2018), after the authors' PyTorch code (Deep-SVDD-PyTorch).
 
-A bias-free LeNet-type network phi (clad.nets.LeNetEncoder) maps images close to a centre c:
+A bias-free LeNet-type network phi maps images close to a centre c:
 - one-class:     min mean ||phi(x) - c||^2 + weight decay;             score ||phi(x) - c||^2
 - soft-boundary: min R^2 + 1/nu mean max(0, ||phi(x) - c||^2 - R^2);    score ||phi(x) - c||^2 - R^2
 The network is first pretrained as the encoder of an autoencoder; c is the mean output of an
 initial forward pass. Inputs are preprocessed as in the paper: global contrast normalization (L1),
-then min-max scaling with the training images' extremes (clad.nets.GlobalContrastNorm).
+then min-max scaling with the training images' extremes. The networks and the preprocessing are
+in baselines/deepsvdd_nets.py.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from baselines.deepsvdd_nets import GlobalContrastNorm, LeNetDecoder, LeNetEncoder
 from clad.base import Detector, check_finite, check_param
-from clad.nets import GlobalContrastNorm, LeNetDecoder, LeNetEncoder
 from clad.training import fit_epochs, minibatches, predict
 
 log = logging.getLogger(__name__)
@@ -97,14 +98,15 @@ class DeepSVDD(Detector):
         x = torch.from_numpy(X).to(self.device_)
         norm = (GlobalContrastNorm.fit(x) if self.preprocess == "gcn" else nn.Identity()).to(self.device_)
         xn = norm(x)
-        rgb = self.input_shape_[0] > 1
+        shape = tuple(X.shape[1:])
+        rgb = shape[0] > 1
         channels = tuple(self.channels or ((32, 64, 128) if rgb else (8, 4)))
         rep_dim = self.rep_dim or (128 if rgb else 32)
-        encoder = LeNetEncoder(self.input_shape_, channels, rep_dim).to(self.device_)
+        encoder = LeNetEncoder(shape, channels, rep_dim).to(self.device_)
 
         # Pretraining: the network is the encoder of an autoencoder trained with MSE.
         if self.pretrain_epochs > 0:
-            ae = nn.Sequential(encoder, LeNetDecoder(encoder, self.input_shape_[0], rep_dim)).to(self.device_)
+            ae = nn.Sequential(encoder, LeNetDecoder(encoder, shape[0], rep_dim)).to(self.device_)
             opt = torch.optim.Adam(ae.parameters(), lr=self.ae_lr, weight_decay=self.ae_weight_decay)
             self.ae_loss_ = fit_epochs(ae, lambda idx: ((ae(xn[idx]) - xn[idx]) ** 2).mean(), len(xn), self.pretrain_epochs, self.batch_size, opt, gen, "DeepSVDD autoencoder pretraining")
         else:

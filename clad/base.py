@@ -6,6 +6,11 @@ A subclass implements `_fit(X)` and `_score(X)`, and `_check_params(n)`; this cl
 validation (`random_state`, then the subclass's settings, before any training), resolves `device`
 and `random_state`, and checks that scores are finite. `check_param` is the one range check every
 setting goes through, so each message names the setting, the accepted range and the bad value.
+
+`Detector` is a scikit-learn estimator (get_params, set_params, clone and repr come from
+`BaseEstimator`, so every argument of a subclass's `__init__` is stored under its own name and
+nothing else is done there) and follows PyOD's conventions: `decision_function` is `anomaly_score`,
+`calibrate(X_val)` sets `threshold_` on normal validation images, `predict` gives 1 = anomaly.
 """
 from __future__ import annotations
 
@@ -15,13 +20,16 @@ import numbers
 import random
 
 import numpy as np
+import sklearn.exceptions
+from sklearn.base import BaseEstimator
 import torch
 
 log = logging.getLogger(__name__)
 
 
-class NotFittedError(RuntimeError):
-    """anomaly_score was called before fit."""
+class NotFittedError(sklearn.exceptions.NotFittedError):
+    """A detector scored before `fit` succeeded (or predicted before `calibrate`). scikit-learn's
+    error (a ValueError and an AttributeError), so code written for scikit-learn catches it."""
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -74,16 +82,25 @@ def seed_everything(seed: int) -> None:
 
 
 def check_images(X, name: str = "X") -> np.ndarray:
-    """Accept an array-like (n, c, h, w) of floats; return float32 numpy."""
+    """Accept an array-like (n, c, h, w) of float images in [0, 1]; return float32 numpy.
+
+    Integer images (uint8 pixels in 0..255) and values outside [0, 1] are refused, not rescaled: a
+    guess would be wrong for some input, and ODIN's epsilon is in [0, 1] pixel units."""
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
-    X = np.asarray(X, dtype=np.float32)
+    X = np.asarray(X)
+    if X.dtype.kind != "f":
+        raise ValueError(f"{name} has dtype {X.dtype}; detectors take float images in [0, 1]: use clad.data.to_float to convert uint8 images")
+    X = X.astype(np.float32, copy=False)
     if X.ndim != 4:
         raise ValueError(f"{name} must have shape (n, channels, height, width); got shape {X.shape}")
     if len(X) == 0:
         raise ValueError(f"{name} holds no images")
     if not np.isfinite(X).all():
         raise ValueError(f"{name} holds non-finite values")
+    low, high = X.min(), X.max()
+    if low < 0 or high > 1:
+        raise ValueError(f"{name} holds values in [{low:.4g}, {high:.4g}]; detectors take float images in [0, 1]: use clad.data.to_float to convert uint8 images")
     return X
 
 
@@ -94,32 +111,73 @@ def check_finite(values, stage: str) -> None:
         raise FloatingPointError(f"non-finite values in {stage}")
 
 
-class Detector:
-    """Base class: subclasses store their keyword arguments in __init__ and implement _fit/_score."""
+class Detector(BaseEstimator):
+    """Base class: subclasses store their keyword arguments in __init__ and implement _fit/_score.
+    `device` and `random_state` are read by fit; a fitted detector scores only on the device it was
+    fitted on (changing `device` afterwards is refused at scoring, not silently ignored)."""
 
+    # Fallbacks for a subclass whose __init__ takes neither; every detector here takes both, so
+    # for each of them they are parameters like the others (get_params, set_params, clone).
     device: str = "auto"
     random_state: int | None = 0
 
     def fit(self, X, y=None) -> "Detector":
+        """Learn from normal images X (`y` is ignored, as in scikit-learn's outlier detectors).
+
+        What an earlier fit learned is dropped first, and the fitted marker `input_shape_` is set
+        only when `_fit` has succeeded: a fit that raises leaves the detector unfitted."""
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, key)
         X = check_images(X)
         check_param(type(self).__name__, "random_state", self.random_state, low=0, integer=True, optional=True)
         self._check_params(len(X))  # every setting, before any training
-        self.device_ = resolve_device(getattr(self, "device", "auto"))
+        self.device_ = resolve_device(self.device)
         self.random_state_ = 0 if self.random_state is None else int(self.random_state)
         seed_everything(self.random_state_)
-        self.input_shape_ = tuple(X.shape[1:])
         self._fit(X)
+        self.input_shape_ = tuple(X.shape[1:])
         return self
 
+    def __sklearn_is_fitted__(self) -> bool:  # read by sklearn.utils.validation.check_is_fitted
+        return hasattr(self, "input_shape_")
+
     def anomaly_score(self, X) -> np.ndarray:
-        if not hasattr(self, "input_shape_"):
+        """(n,) float64 scores, higher = more anomalous."""
+        if not self.__sklearn_is_fitted__():
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(X) first")
+        self._check_device()
         X = check_images(X)
         if tuple(X.shape[1:]) != self.input_shape_:
             raise ValueError(f"{type(self).__name__} was fitted on images of shape {self.input_shape_}, got {tuple(X.shape[1:])}")
         scores = np.asarray(self._score(X), dtype=np.float64).reshape(-1)
         check_finite(scores, f"{type(self).__name__}.anomaly_score")
         return scores
+
+    def decision_function(self, X) -> np.ndarray:
+        """PyOD's name for `anomaly_score` (higher = more anomalous, unlike scikit-learn's own)."""
+        return self.anomaly_score(X)
+
+    def calibrate(self, X_val, accept: float = 0.95) -> "Detector":
+        """Set `threshold_` to the `accept` quantile of the scores of the normal validation images
+        X_val, so that `predict` accepts about that share of normal images. Returns self."""
+        check_param(type(self).__name__, "accept", accept, low=0, high=1, low_open=True)
+        self.threshold_ = float(np.quantile(self.anomaly_score(X_val), accept))
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """PyOD's labels: 1 (anomaly) where the score exceeds `threshold_`, else 0; int array (n,)."""
+        if self.__sklearn_is_fitted__() and not hasattr(self, "threshold_"):
+            raise NotFittedError(f"{type(self).__name__} has no threshold_; call calibrate(X_val) with normal validation images first")
+        scores = self.anomaly_score(X)  # raises NotFittedError, naming fit, before fit
+        return (scores > self.threshold_).astype(int)
+
+    def _check_device(self) -> None:
+        """A fitted detector stays where it was fitted: a later `device` must resolve to the same one."""
+        device = resolve_device(self.device)
+        if device != self.device_:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {self.device_}, but device={self.device!r} is {device}: a fitted "
+                f"detector is not moved between devices; set device back to {str(self.device_)!r} or fit again")
 
     def _check(self, name: str, **limits) -> None:
         """`check_param` on the constructor argument `name`, the message naming this detector."""
@@ -135,14 +193,3 @@ class Detector:
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items() if not k.endswith('_'))})"
-
-    def set_params(self, **params) -> "Detector":
-        """Change constructor arguments (e.g. scoring parameters after fit), as in scikit-learn."""
-        for key, value in params.items():
-            if key.endswith("_") or not hasattr(self, key):
-                raise ValueError(f"{type(self).__name__} has no parameter {key!r}")
-            setattr(self, key, value)
-        return self

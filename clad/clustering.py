@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.cluster import kmeans_plusplus
 import torch
 from torch import nn
@@ -90,9 +91,13 @@ def target_distribution(q: torch.Tensor) -> torch.Tensor:
     return w / w.sum(dim=1, keepdim=True)
 
 
-class DEC:
+class DEC(BaseEstimator):
     """Refines the encoder and the k-means centres jointly by minimising KL(P || Q) with SGD;
-    stops when fewer than `tol` of the labels change between epochs (0.1% in the paper)."""
+    stops when fewer than `tol` of the labels change between epochs (0.1% in the paper).
+
+    A scikit-learn estimator holding settings only: CLAD clones it in fit (as scikit-learn does with
+    a sub-estimator), so CLAD's `dec` stays as built, and its settings are CLAD's nested parameters
+    (`dec__max_epochs`)."""
 
     def __init__(self, max_epochs: int = 100, tol: float = 0.001, lr: float = 0.01, momentum: float = 0.9, batch_size: int = 256, alpha: float = 1.0):
         self.max_epochs = max_epochs

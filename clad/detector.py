@@ -19,11 +19,12 @@ import math
 from typing import Callable
 
 import numpy as np
+from sklearn.base import clone
 import torch
 from torch import nn
 
 from clad.base import Detector, check_param
-from clad.clustering import default_kmeans
+from clad.clustering import DEC, default_kmeans
 from clad.confidence import get_scorer
 from clad.nets import SmallCNN
 from clad.training import SCHEDULES, predict, pretrain_autoencoder, train_classifier
@@ -46,12 +47,17 @@ def check_convergence(holdout_accuracy: float | None, cluster_sizes: np.ndarray)
 
 
 class CLAD(Detector):
+    """The parts of stages 2 and 3 arrive built, never as configs: `kmeans` and `classifier` are
+    factories (partials) that fit calls with what only it knows (k and the seed; the input shape and
+    k), and `dec` is a `DEC` holding settings (None: no refinement), cloned in fit. Fitting changes
+    none of them, so `get_params()` is the same before and after fit."""
+
     def __init__(
         self,
         n_clusters: int = 10,
         latent_dim: int = 10,
         kmeans: Callable | None = None,
-        dec: object | None = None,
+        dec: DEC | None = None,
         classifier: Callable[..., nn.Module] | None = None,
         score: str = "odin",
         temperature: float = 1000.0,
@@ -144,7 +150,7 @@ class CLAD(Detector):
         diag["kmeans_cluster_sizes"] = np.bincount(labels, minlength=self.n_clusters).tolist()
         if self.dec is not None:
             kmeans_labels = labels
-            labels, record = self.dec.refine(ae.encoder, xs, km.cluster_centers_, gen)
+            labels, record = clone(self.dec, safe=False).refine(ae.encoder, xs, km.cluster_centers_, gen)
             diag.update(dec_epochs=record["epochs"], dec_steps=record["steps"], dec_loss_history=record["loss_history"],
                         dec_final_loss=record["loss_history"][-1] if record["loss_history"] else None,
                         dec_label_change_history=record["label_change_history"],
@@ -164,7 +170,7 @@ class CLAD(Detector):
         n_hold = int(round(self.holdout * len(X)))
         hold, train = order[:n_hold].to(self.device_), order[n_hold:].to(self.device_)
         make = self.classifier or SmallCNN
-        self.model_ = nn.Sequential(norm, make(self.input_shape_, self.n_clusters)).to(self.device_, memory_format=torch.channels_last)
+        self.model_ = nn.Sequential(norm, make(tuple(X.shape[1:]), self.n_clusters)).to(self.device_, memory_format=torch.channels_last)
         y = torch.from_numpy(labels).to(self.device_)
         holdout_history: list[float] = []
 

@@ -1,6 +1,10 @@
 """Pure nn.Modules, each sized from the input shape: a standardizing layer, the convolutional
-autoencoder of CLAD's stage 1, and the classifiers of stage 3 (a small CNN and a CIFAR-style ResNet)."""
+autoencoder of CLAD's stage 1, and the classifiers of stage 3 (a small CNN and a CIFAR-style ResNet).
+`pooled_blocks` and `mirrored_blocks` build an encoder body and the decoder that mirrors it; Deep
+SVDD's networks (baselines/deepsvdd_nets.py) are built with them too."""
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 from torch import nn
@@ -26,7 +30,7 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def _n_pools(size: int, max_pools: int = 3) -> int:
+def n_pools(size: int, max_pools: int = 3) -> int:
     """As many 2x poolings as the image allows (8x8 -> 1x1, 28x28 -> 3x3, 32x32 -> 4x4)."""
     n = 0
     while n < max_pools and size // 2 >= 1:
@@ -35,21 +39,44 @@ def _n_pools(size: int, max_pools: int = 3) -> int:
     return n
 
 
+def pooled_blocks(in_shape: tuple[int, int, int], channels, block: Callable[[int, int], list[nn.Module]]):
+    """An encoder body: `block(c_in, c_out)` (ending in a 2x pooling) for each width of `channels`, as
+    many as the image allows. Returns the layers, the spatial size before each pooling (the sizes a
+    mirrored decoder upsamples back to, so odd sizes such as 28 -> 3 round-trip) and the output shape."""
+    c, h, w = in_shape
+    layers, sizes = [], [(h, w)]
+    for out in channels[: n_pools(min(h, w), len(channels))]:
+        layers += block(c, out)
+        c, h, w = out, h // 2, w // 2
+        sizes.append((h, w))
+    return layers, sizes, (c, h, w)
+
+
+def mirrored_blocks(encoder: nn.Module, out_channels: int, conv: Callable[[int, int], nn.Module],
+                    between: Callable[[int], list[nn.Module]]) -> list[nn.Module]:
+    """The decoder body that undoes `encoder`'s (its `features` and `sizes`, from `pooled_blocks`):
+    from its last block to its first, upsample to the size that block pooled from, then `conv(c_in,
+    c_out)` back to that block's input width (`out_channels` at the end); `between(c_out)` follows
+    every block but the last."""
+    chans = [m.out_channels for m in encoder.features if isinstance(m, nn.Conv2d)][::-1]
+    outs = chans[1:] + [out_channels]
+    layers = []
+    for i, (size, cin, cout) in enumerate(zip(encoder.sizes[::-1][1:], chans, outs)):
+        layers += [nn.Upsample(size=size, mode="nearest"), conv(cin, cout)]
+        if i < len(chans) - 1:
+            layers += between(cout)
+    return layers
+
+
 class ConvEncoder(nn.Module):
     """conv3x3-ELU-maxpool blocks, then a dense layer and the latent code (as in CLAD's code)."""
 
     def __init__(self, in_shape: tuple[int, int, int], latent_dim: int = 10, channels: tuple[int, ...] = (32, 64, 128), hidden: int = 512):
         super().__init__()
-        c, h, w = in_shape
-        n = _n_pools(min(h, w), len(channels))
-        layers, sizes = [], [(h, w)]
-        for out in channels[:n]:
-            layers += [nn.Conv2d(c, out, 3, padding=1), nn.ELU(), nn.MaxPool2d(2)]
-            c, h, w = out, h // 2, w // 2
-            sizes.append((h, w))
+        layers, self.sizes, self.feature_shape = pooled_blocks(
+            in_shape, channels, lambda cin, cout: [nn.Conv2d(cin, cout, 3, padding=1), nn.ELU(), nn.MaxPool2d(2)])
         self.features = nn.Sequential(*layers)
-        self.feature_shape = (c, h, w)
-        self.sizes = sizes  # spatial size before each pooling, read by the decoder
+        c, h, w = self.feature_shape
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ELU(), nn.Linear(hidden, latent_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -57,21 +84,15 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """Mirror of ConvEncoder; upsamples to the encoder's recorded sizes so odd sizes (28 -> 3) round-trip."""
+    """Mirror of ConvEncoder (`mirrored_blocks`): a dense head back to its feature map, then upsampling convolutions."""
 
     def __init__(self, encoder: ConvEncoder, out_channels: int, latent_dim: int, hidden: int = 512):
         super().__init__()
+        self.feature_shape = encoder.feature_shape
         c, h, w = encoder.feature_shape
-        self.feature_shape = (c, h, w)
         self.head = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ELU(), nn.Linear(hidden, c * h * w), nn.ELU())
-        chans = [m.out_channels for m in encoder.features if isinstance(m, nn.Conv2d)][::-1]
-        outs = chans[1:] + [out_channels]
-        layers = []
-        for i, (size, cin, cout) in enumerate(zip(encoder.sizes[::-1][1:], chans, outs)):
-            layers += [nn.Upsample(size=size, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1)]
-            if i < len(chans) - 1:
-                layers.append(nn.ELU())
-        self.features = nn.Sequential(*layers)
+        self.features = nn.Sequential(*mirrored_blocks(
+            encoder, out_channels, lambda cin, cout: nn.Conv2d(cin, cout, 3, padding=1), lambda cout: [nn.ELU()]))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.features(self.head(z).view(-1, *self.feature_shape))
@@ -152,83 +173,3 @@ class ResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.layers(self.stem(x))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
-
-
-class GlobalContrastNorm(nn.Module):
-    """Deep SVDD's preprocessing (Ruff et al. 2018): per-image global contrast normalization with the
-    L1 norm, then min-max scaling to [0, 1] with the min and max of the normal training images.
-    A constant image (no contrast to normalize) is left at 0 after centring."""
-
-    def __init__(self, low: float = 0.0, high: float = 1.0):
-        super().__init__()
-        self.register_buffer("low", torch.tensor(float(low)))
-        self.register_buffer("high", torch.tensor(float(high)))
-
-    @staticmethod
-    def gcn(x: torch.Tensor) -> torch.Tensor:
-        dims = (1, 2, 3)
-        centred = x - x.mean(dim=dims, keepdim=True)
-        contrast = centred.abs().mean(dim=dims, keepdim=True)
-        # A constant image has no contrast to normalize: centring leaves only the float rounding of
-        # its mean (~1e-7 of its value), which dividing by the contrast blew up to unit scale. Such
-        # an image (all pixels equal) stays at 0; every other image is divided exactly as before.
-        flat = x.amax(dim=dims, keepdim=True) == x.amin(dim=dims, keepdim=True)
-        return centred.masked_fill(flat, 0.0) / contrast.masked_fill(flat, 1.0).clamp_min(1e-8)
-
-    @classmethod
-    def fit(cls, x: torch.Tensor) -> "GlobalContrastNorm":
-        g = cls.gcn(x)
-        low, high = g.min().item(), g.max().item()
-        if high <= low:
-            # Only constant training images (all 0 after gcn): a zero range divided every later
-            # image by 1e-8 (Deep SVDD scores of 1e16); a unit range keeps gcn's scale instead.
-            high = low + 1.0
-        return cls(low, high)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.gcn(x) - self.low) / (self.high - self.low).clamp_min(1e-8)
-
-
-class LeNetEncoder(nn.Module):
-    """Deep SVDD's bias-free LeNet-type network (Ruff et al. 2018): conv5x5-BN-LeakyReLU-maxpool blocks
-    and a linear map to `rep_dim`, with no bias terms anywhere (a bias would let the network map every
-    input to the centre) and BatchNorm without affine parameters. channels=(8, 4), rep_dim=32 is the
-    MNIST network for 28x28 inputs; channels=(32, 64, 128), rep_dim=128 the CIFAR-10 one for 32x32."""
-
-    def __init__(self, in_shape: tuple[int, int, int], channels: tuple[int, ...] = (8, 4), rep_dim: int = 32, kernel: int = 5):
-        super().__init__()
-        c, h, w = in_shape
-        layers, sizes = [], [(h, w)]
-        for out in channels[: _n_pools(min(h, w), len(channels))]:
-            layers += [nn.Conv2d(c, out, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(out, eps=1e-4, affine=False), nn.LeakyReLU(0.01), nn.MaxPool2d(2)]
-            c, h, w = out, h // 2, w // 2
-            sizes.append((h, w))
-        self.features = nn.Sequential(*layers)
-        self.feature_shape = (c, h, w)
-        self.sizes = sizes
-        self.fc = nn.Linear(c * h * w, rep_dim, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(torch.flatten(self.features(x), 1))
-
-
-class LeNetDecoder(nn.Module):
-    """Bias-free mirror of LeNetEncoder for Deep SVDD's autoencoder pretraining; a sigmoid output,
-    since its targets are min-max scaled to [0, 1]."""
-
-    def __init__(self, encoder: LeNetEncoder, out_channels: int, rep_dim: int, kernel: int = 5):
-        super().__init__()
-        self.feature_shape = encoder.feature_shape
-        c, h, w = encoder.feature_shape
-        self.fc = nn.Linear(rep_dim, c * h * w, bias=False)
-        chans = [m.out_channels for m in encoder.features if isinstance(m, nn.Conv2d)][::-1]
-        outs = chans[1:] + [out_channels]
-        layers = [nn.BatchNorm2d(c, eps=1e-4, affine=False), nn.LeakyReLU(0.01)]
-        for i, (size, cin, cout) in enumerate(zip(encoder.sizes[::-1][1:], chans, outs)):
-            layers += [nn.Upsample(size=size, mode="nearest"), nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False)]
-            if i < len(chans) - 1:
-                layers += [nn.BatchNorm2d(cout, eps=1e-4, affine=False), nn.LeakyReLU(0.01)]
-        self.features = nn.Sequential(*layers, nn.Sigmoid())
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.features(self.fc(z).view(-1, *self.feature_shape))

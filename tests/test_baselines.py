@@ -19,7 +19,7 @@ from baselines.ocnn import OCNN
 from baselines.occnn import OCCNN
 from baselines.ocsvm import OCSVM
 from baselines.svdd import SVDD
-from clad.nets import LeNetEncoder
+from baselines.deepsvdd_nets import LeNetEncoder
 from tests.test_contract import easy_problem
 
 

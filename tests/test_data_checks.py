@@ -15,6 +15,7 @@ import torch
 from torchvision.datasets import CIFAR10
 
 from baselines.deepsvdd import DeepSVDD
+from baselines.deepsvdd_nets import GlobalContrastNorm
 from clad.data import ImageDataset, make_split
 from clad.data.cache import fingerprint
 from clad.data.cifar10 import CLASSES as CIFAR_CLASSES
@@ -24,7 +25,6 @@ from clad.data.image_folder import load_image_folder
 from clad.data.images import natural_key
 from clad.data.mnist import load_mnist
 from clad.data.tiny_imagenet import load_tiny_imagenet
-from clad.nets import GlobalContrastNorm
 from tests.test_data_loaders import write_image, write_mnist, write_tiny
 
 NUMBERED = ["1", "2", "3", "10", "11"]  # a plain sort gives 1, 10, 11, 2, 3
