@@ -28,6 +28,7 @@ from hydra.utils import instantiate
 from clad.base import seed_everything
 from clad.data import to_float
 from clad.metrics import auroc
+from clad.scores import ODIN
 from clad.experiment import build_data, fit_diagnostics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,13 +56,14 @@ def main() -> None:
     flat, _ = fit_diagnostics(detector, split)
     test_x = to_float(split.test_x)
     record = {"name": args.name, "overrides": args.overrides, "n_train": len(split.train_x), "fit_seconds": fit_seconds}
-    for score, temperature in (("msp", 1.0), ("odin", cfg.detector.temperature), ("energy", 1.0)):
-        detector.set_params(score=score, temperature=temperature)
-        record[f"auroc_{score}"] = auroc(split.test_y, detector.anomaly_score(test_x))
+    configured = detector.score  # the run's own score (ODIN with the configured T and eps by default)
+    for name, score in (("msp", "msp"), ("odin", configured), ("energy", "energy")):  # msp and energy at their own T = 1
+        detector.set_params(score=score)
+        record[f"auroc_{name}"] = auroc(split.test_y, detector.anomaly_score(test_x))
     if args.odin_grid:  # ODIN's T and eps, for the diagnosis only: one fit, many scorings
         for temperature in (1.0, 10.0, 1000.0):
             for epsilon in (0.0, 0.0005, 0.001, 0.004):
-                detector.set_params(score="odin", temperature=temperature, epsilon=epsilon)
+                detector.set_params(score=ODIN(temperature=temperature, epsilon=epsilon))
                 record[f"auroc_odin_T{temperature:g}_eps{epsilon:g}"] = auroc(split.test_y, detector.anomaly_score(test_x))
     record.update(flat)
     record.update(

@@ -4,7 +4,7 @@ with One-Class Anomaly Detection?", ICLR 2021 workshop, arXiv 2104.09793).
 1. a convolutional autoencoder learns latent codes of the normal images (MSE);
 2. k-means on the codes, optionally refined by DEC, gives each image a pseudo-label;
 3. a classifier learns (image, pseudo-label) with cross-entropy;
-4. the anomaly score is the classifier's lack of confidence (ODIN by default, see clad.confidence).
+4. the anomaly score is the classifier's lack of confidence (ODIN by default; any score of clad.scores).
 
 CLAD holds out `holdout` of its own training images from stage 3 (they are clustered, never
 classified during training) to measure how well the classifier fits its pseudo-labels on images it
@@ -25,8 +25,8 @@ from torch import nn
 
 from clad.base import Detector, check_param
 from clad.clustering import DEC, default_kmeans
-from clad.confidence import get_scorer
 from clad.nets import SmallCNN
+from clad.scores import Score, make_score
 from clad.training import SCHEDULES, predict, pretrain_autoencoder, train_classifier
 
 log = logging.getLogger(__name__)
@@ -59,10 +59,7 @@ class CLAD(Detector):
         kmeans: Callable | None = None,
         dec: DEC | None = None,
         classifier: Callable[..., nn.Module] | None = None,
-        score: str = "odin",
-        temperature: float = 1000.0,
-        epsilon: float = 0.001,
-        eps_space: str = "pixel",
+        score: str | Score = "odin",
         pretrain_epochs: int = 20,
         train_epochs: int = 20,
         min_steps: int = 0,
@@ -84,9 +81,6 @@ class CLAD(Detector):
         self.dec = dec
         self.classifier = classifier
         self.score = score
-        self.temperature = temperature
-        self.epsilon = epsilon
-        self.eps_space = eps_space
         self.pretrain_epochs = pretrain_epochs
         self.train_epochs = train_epochs
         self.min_steps = min_steps
@@ -188,30 +182,33 @@ class CLAD(Detector):
                     clf_train_accuracy=float((train_pred == y[train].cpu()).float().mean()),
                     clf_holdout_accuracy=holdout_history[-1] if holdout_history else None,
                     clf_holdout_accuracy_history=holdout_history, n_holdout=n_hold)
+        # Stage 4's setup (feature scores: the classifier's training images and pseudo-labels, never the held-out ones).
+        self.score_ = make_score(self.score).setup(self.model_, x[train], y[train], self.eval_batch_size, self.device_)
         diag["warnings"] = check_convergence(diag["clf_holdout_accuracy"], self.cluster_sizes_)
         for problem in diag["warnings"]:
             log.warning("CLAD did not converge: %s", problem)
         self.diagnostics_ = diag
 
-    def _check_scoring_params(self):
-        """The settings `_score` reads (checked at fit and again at scoring, as set_params may change them)."""
-        if self.eps_space not in ("pixel", "normalized"):
-            raise ValueError(f"CLAD: eps_space must be 'pixel' or 'normalized'; got {self.eps_space!r}")
-        self._check("temperature", low=0, low_open=True)
-        self._check("epsilon", low=0)
+    def _check_scoring_params(self) -> Score:
+        """The score `_score` uses, as a fresh object (checked at fit and again at scoring, as set_params may change it)."""
         self._check("eval_batch_size", low=1, integer=True)
-        return get_scorer(self.score)
+        return make_score(self.score)
+
+    def _current_score(self) -> Score:
+        """The fitted score, updated to `self.score` when set_params changed it after fit: a score
+        that needs no setup (msp, energy, odin, ...) is simply swapped, so an ablation over scores or
+        their temperature reuses one fit; a feature score with other setup needs a new fit."""
+        wanted = self._check_scoring_params()
+        if type(wanted) is type(self.score_):
+            return self.score_.set_params(**wanted.get_params())  # a changed setup parameter raises in the score
+        if not wanted.needs_setup:
+            return wanted
+        raise ValueError(f"CLAD: score changed to {type(wanted).__name__} after fit, which needs the training features; fit again")
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        # score, temperature and epsilon are read here, not in fit: an ablation over them reuses one fit.
-        scorer = self._check_scoring_params()
-        # "normalized": a step of eps on the standardized input is eps * std in pixels (model_[0] standardizes).
-        eps_scale = self.model_[0].std.flatten() if self.eps_space == "normalized" else None
+        score = self._current_score()
         x = torch.from_numpy(X)
-        out = [
-            scorer(self.model_, x[i : i + self.eval_batch_size].to(self.device_), self.temperature, self.epsilon, eps_scale).cpu()
-            for i in range(0, len(x), self.eval_batch_size)
-        ]
+        out = [score(self.model_, x[i : i + self.eval_batch_size].to(self.device_)).cpu() for i in range(0, len(x), self.eval_batch_size)]
         return torch.cat(out).numpy()
 
 

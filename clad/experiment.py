@@ -203,7 +203,7 @@ def evaluate(detector, split) -> tuple[dict[str, Any], np.ndarray, dict[str, Any
     metrics.update(flat)
     if len(split.val_x):
         # An operating point chosen on held-out normal images only: accept 95% of them.
-        threshold = float(np.quantile(detector.anomaly_score(to_float(split.val_x)), 0.95))
+        threshold = detector.calibrate(to_float(split.val_x), accept=0.95).threshold_
         accepted = scores <= threshold
         metrics.update(
             val_threshold=threshold,

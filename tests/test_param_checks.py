@@ -24,6 +24,7 @@ from clad.base import check_param
 from clad.clustering import DEC
 from clad.data import ImageDataset, make_split
 from clad.detector import CLAD
+from clad.scores import ODIN
 from clad.training import fit_epochs
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -33,7 +34,6 @@ DETECTORS = [CLAD, AEReconstruction, DeepSVDD, LatentKMeans, OCNN, OCCNN, OCSVM,
 
 BAD = [
     # CLAD
-    (CLAD, "temperature", 0.0), (CLAD, "temperature", -1.0), (CLAD, "epsilon", -1.0),
     (CLAD, "train_epochs", 0), (CLAD, "pretrain_epochs", -1), (CLAD, "min_steps", -1),
     (CLAD, "batch_size", 0), (CLAD, "eval_batch_size", 0), (CLAD, "latent_dim", 0), (CLAD, "ae_hidden", 0),
     (CLAD, "n_clusters", 2.5), (CLAD, "lr", 0.0), (CLAD, "weight_decay", -1.0), (CLAD, "holdout", 0.5),
@@ -106,15 +106,17 @@ def test_deepsvdd_channels_are_checked(no_training):
 
 @pytest.fixture(scope="module")
 def fitted_clad():
-    return CLAD(n_clusters=2, pretrain_epochs=1, train_epochs=1, batch_size=20, device="cpu").fit(X)
+    return CLAD(n_clusters=2, pretrain_epochs=1, train_epochs=1, batch_size=20, device="cpu", score=ODIN()).fit(X)
 
 
-@pytest.mark.parametrize("name, bad", [("temperature", 0.0), ("epsilon", -0.001), ("eval_batch_size", 0), ("score", "maha")])
+@pytest.mark.parametrize("name, bad", [("score__temperature", 0.0), ("score__temperature", -1.0), ("score__epsilon", -0.001),
+                                       ("eval_batch_size", 0), ("score", "maha")])
 def test_scoring_settings_are_checked_again_at_scoring(fitted_clad, name, bad):
-    good = getattr(fitted_clad, name)
+    """ODIN's temperature <= 0 used to run (T=-1: AUROC 0.42) and epsilon < 0 meant no perturbation."""
+    good = fitted_clad.get_params()[name]
     fitted_clad.set_params(**{name: bad})
     try:
-        with pytest.raises(ValueError, match=name if name != "score" else "unknown score 'maha'"):
+        with pytest.raises(ValueError, match=name.rsplit("__", 1)[-1] if name != "score" else "unknown score 'maha'"):
             fitted_clad.anomaly_score(X)
     finally:
         fitted_clad.set_params(**{name: good})
