@@ -7,6 +7,7 @@ write metrics.json, config.yaml and scores.npz into the run's own folder (clad/e
 A failed job of a multirun leaves its record and the sweep goes on; the multirun exits non-zero
 at the end when any job failed. Re-running a sweep into its folder resumes it.
 """
+
 from __future__ import annotations
 
 import logging

@@ -13,6 +13,7 @@ the statistics of `--reference` (default clad) against the others: DeLong per ce
 (DIR/cd_diagram.png/.pdf). Cells are split on every config value that differs between their runs (listed in the log and in a `variant` column); failed, killed,
 running, stale and missing jobs, repeated seeds and result warnings are reported, never dropped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,16 @@ import pandas as pd
 
 from clad.plots import plot_ablation, plot_roc, plot_tsne
 from clad.report import load_runs, log_to_wandb, missing_jobs, provenance, relative_path, render, summarize
-from clad.tables import compare_methods, failures, paper_numbers, per_class_auroc, render_latex, render_markdown, significant_cells, wide_table
+from clad.tables import (
+    compare_methods,
+    failures,
+    paper_numbers,
+    per_class_auroc,
+    render_latex,
+    render_markdown,
+    significant_cells,
+    wide_table,
+)
 
 log = logging.getLogger("sweep")
 
@@ -34,11 +44,17 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument("--by", nargs="+", default=["dataset", "split", "detector"], help="columns that define a table cell")
     p.add_argument("--metric", nargs="+", default=["auroc"], help="metrics to aggregate")
     p.add_argument("--out", type=Path, help="folder for runs.csv, summary.csv, table.md, table.tex and per_class.csv")
-    p.add_argument("--paper", action="store_true", help="put the paper's number (clad/paper_auroc.csv) beside each cell")
-    p.add_argument("--reference", default="clad", help="the method the statistics compare the others with (default clad)")
+    p.add_argument(
+        "--paper", action="store_true", help="put the paper's number (clad/paper_auroc.csv) beside each cell"
+    )
+    p.add_argument(
+        "--reference", default="clad", help="the method the statistics compare the others with (default clad)"
+    )
     p.add_argument("--x", help="config column for an ablation plot, e.g. detector.n_clusters")
     p.add_argument("--plot", type=Path, help="PNG path for the ablation plot (needs --x); a PDF is written beside it")
-    p.add_argument("--baseline", help="a detector whose mean per scenario the ablation plot draws dashed (e.g. deepsvdd)")
+    p.add_argument(
+        "--baseline", help="a detector whose mean per scenario the ablation plot draws dashed (e.g. deepsvdd)"
+    )
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the table to W&B")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -47,7 +63,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if args.plot and args.plot.suffix.lower() != ".png":
         p.error(f"--plot must name a .png file; got {args.plot}")
     if args.out and args.out.suffix:
-        p.error(f"--out is a folder (it gets runs.csv, summary.csv, table.md, table.tex, per_class.csv); got {args.out}")
+        p.error(
+            f"--out is a folder (it gets runs.csv, summary.csv, table.md, table.tex, per_class.csv); got {args.out}"
+        )
 
     runs = load_runs(*args.roots)
     if args.x and args.x not in runs:
@@ -84,9 +102,15 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         for (dataset, split), group in runs.groupby(["dataset", "split"]):
             if (group["status"] == "ok").any():
                 figures += plot_roc(group, args.out / f"roc_{dataset}_{split}.png", caption)
-            codes = [Path(d) / "codes.npz" for d in group.sort_values("seed", key=lambda s: pd.to_numeric(s, errors="coerce"))["run_dir"] if (Path(d) / "codes.npz").exists()]
+            codes = [
+                Path(d) / "codes.npz"
+                for d in group.sort_values("seed", key=lambda s: pd.to_numeric(s, errors="coerce"))["run_dir"]
+                if (Path(d) / "codes.npz").exists()
+            ]
             if codes:
-                figures += plot_tsne(codes[0], args.out / f"tsne_{dataset}_{split}.png", f"codes: {codes[0]}\n{caption}")
+                figures += plot_tsne(
+                    codes[0], args.out / f"tsne_{dataset}_{split}.png", f"codes: {codes[0]}\n{caption}"
+                )
         per_class = per_class_auroc(runs)
         if len(per_class):
             per_class.to_csv(args.out / "per_class.csv", index=False)

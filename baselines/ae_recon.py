@@ -1,6 +1,7 @@
 """Autoencoder reconstruction error: CLAD's convolutional autoencoder (clad.nets.ConvAutoencoder)
 trained with MSE on the normal images; the score is an image's mean squared reconstruction error
 in the standardized space. A cheap, strong reference (e.g. Sakurada and Yairi, MLSDA 2014)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,7 +42,15 @@ class AEReconstruction(Detector):
     def _fit(self, X: np.ndarray) -> None:
         gen = torch.Generator().manual_seed(self.random_state_)
         self.norm_, self.ae_ = pretrain_autoencoder(
-            X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, self.device_, gen, "AEReconstruction autoencoder"
+            X,
+            self.latent_dim,
+            self.pretrain_epochs,
+            self.batch_size,
+            self.lr,
+            self.weight_decay,
+            self.device_,
+            gen,
+            "AEReconstruction autoencoder",
         )
 
     def _reconstruction_error(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 subsampling for the kernel methods, and the RBF kernel and its 'scale' bandwidth. (The pretrained
 autoencoder that OC-NN, OCCNN, ae_recon and latent_kmeans share with CLAD is
 clad.training.pretrain_autoencoder.)"""
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,9 @@ def subsample(X: np.ndarray, max_n: int | None, rng: np.random.Generator, who: s
     """A seeded random subset of at most `max_n` rows, stated in the log when it drops any."""
     if max_n is None or len(X) <= max_n:
         return X
-    log.info("%s: training on a random subset of %d of the %d training images (max_train=%d)", who, max_n, len(X), max_n)
+    log.info(
+        "%s: training on a random subset of %d of the %d training images (max_train=%d)", who, max_n, len(X), max_n
+    )
     return X[np.sort(rng.choice(len(X), size=max_n, replace=False))]
 
 
@@ -61,8 +64,9 @@ def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
     return np.exp(-gamma * np.maximum(d2, 0.0))
 
 
-
-def check_kernel_params(who: str, nu: float, gamma: float | str, pca_components: int | None, max_train: int | None, eval_batch_size: int) -> None:
+def check_kernel_params(
+    who: str, nu: float, gamma: float | str, pca_components: int | None, max_train: int | None, eval_batch_size: int
+) -> None:
     """The settings OCSVM and SVDD share, checked before any data is touched."""
     check_param(who, "nu", nu, low=0, high=1, low_open=True)
     if gamma not in ("scale", "auto"):
@@ -75,7 +79,9 @@ def check_kernel_params(who: str, nu: float, gamma: float | str, pca_components:
     check_param(who, "eval_batch_size", eval_batch_size, low=1, integer=True)
 
 
-def kernel_training_features(X: np.ndarray, max_train: int | None, pca_components: int | None, gamma: float | str, random_state: int, who: str) -> tuple[PixelFeatures, np.ndarray, float]:
+def kernel_training_features(
+    X: np.ndarray, max_train: int | None, pca_components: int | None, gamma: float | str, random_state: int, who: str
+) -> tuple[PixelFeatures, np.ndarray, float]:
     """What OCSVM and SVDD do before their solvers (after `check_kernel_params`): subsample, build
     (PCA) pixel features, resolve the RBF bandwidth. Returns the fitted features, the training
     features and gamma."""

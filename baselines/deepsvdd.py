@@ -9,10 +9,11 @@ initial forward pass. Inputs are preprocessed as in the paper: global contrast n
 then min-max scaling with the training images' extremes. The networks and the preprocessing are
 in baselines/deepsvdd_nets.py.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -79,7 +80,9 @@ class DeepSVDD(Detector):
             raise ValueError(f"DeepSVDD: preprocess must be 'gcn' or 'none'; got {self.preprocess!r}")
         if self.channels is not None:
             if len(self.channels) == 0:
-                raise ValueError("DeepSVDD: channels must list at least one convolution width, or be null (the paper's); got []")
+                raise ValueError(
+                    "DeepSVDD: channels must list at least one convolution width, or be null (the paper's); got []"
+                )
             for i, width in enumerate(self.channels):
                 check_param("DeepSVDD", f"channels[{i}]", width, low=1, integer=True)
         self._check("rep_dim", low=1, integer=True, optional=True)
@@ -108,9 +111,20 @@ class DeepSVDD(Detector):
         if self.pretrain_epochs > 0:
             ae = nn.Sequential(encoder, LeNetDecoder(encoder, shape[0], rep_dim)).to(self.device_)
             opt = torch.optim.Adam(ae.parameters(), lr=self.ae_lr, weight_decay=self.ae_weight_decay)
-            self.ae_loss_ = fit_epochs(ae, lambda idx: ((ae(xn[idx]) - xn[idx]) ** 2).mean(), len(xn), self.pretrain_epochs, self.batch_size, opt, gen, "DeepSVDD autoencoder pretraining")
+            self.ae_loss_ = fit_epochs(
+                ae,
+                lambda idx: ((ae(xn[idx]) - xn[idx]) ** 2).mean(),
+                len(xn),
+                self.pretrain_epochs,
+                self.batch_size,
+                opt,
+                gen,
+                "DeepSVDD autoencoder pretraining",
+            )
         else:
-            log.warning("DeepSVDD: pretrain_epochs=0: no autoencoder pretraining, the network starts from its random initialisation")
+            log.warning(
+                "DeepSVDD: pretrain_epochs=0: no autoencoder pretraining, the network starts from its random initialisation"
+            )
 
         # Centre: the mean of an initial forward pass. A coordinate near zero is pushed to +-eps:
         # a zero coordinate could be matched trivially by zero weights (a collapse towards c).
@@ -151,7 +165,13 @@ class DeepSVDD(Detector):
             history.append(total / len(xn))
         self.radius_ = float(R2.sqrt())
         if history:
-            log.info("DeepSVDD %s: %d epochs, final loss %.5g, R %.4g", self.objective, self.epochs, history[-1], self.radius_)
+            log.info(
+                "DeepSVDD %s: %d epochs, final loss %.5g, R %.4g",
+                self.objective,
+                self.epochs,
+                history[-1],
+                self.radius_,
+            )
         return history
 
     def _score(self, X: np.ndarray) -> np.ndarray:

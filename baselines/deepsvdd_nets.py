@@ -2,6 +2,7 @@
 after the authors' Deep-SVDD-PyTorch): global contrast normalization, the bias-free LeNet-type
 encoder and the decoder that mirrors it for autoencoder pretraining. Pure nn.Modules, used by
 baselines/deepsvdd.py."""
+
 from __future__ import annotations
 
 import torch
@@ -32,7 +33,7 @@ class GlobalContrastNorm(nn.Module):
         return centred.masked_fill(flat, 0.0) / contrast.masked_fill(flat, 1.0).clamp_min(1e-8)
 
     @classmethod
-    def fit(cls, x: torch.Tensor) -> "GlobalContrastNorm":
+    def fit(cls, x: torch.Tensor) -> GlobalContrastNorm:
         g = cls.gcn(x)
         low, high = g.min().item(), g.max().item()
         if high <= low:
@@ -55,10 +56,20 @@ class LeNetEncoder(nn.Module):
     centre) and BatchNorm without affine parameters. channels=(8, 4), rep_dim=32 is the MNIST network
     for 28x28 inputs; channels=(32, 64, 128), rep_dim=128 the CIFAR-10 one for 32x32."""
 
-    def __init__(self, in_shape: tuple[int, int, int], channels: tuple[int, ...] = (8, 4), rep_dim: int = 32, kernel: int = 5):
+    def __init__(
+        self, in_shape: tuple[int, int, int], channels: tuple[int, ...] = (8, 4), rep_dim: int = 32, kernel: int = 5
+    ):
         super().__init__()
-        layers, self.sizes, self.feature_shape = pooled_blocks(in_shape, channels, lambda cin, cout: [
-            nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False), _bn(cout), nn.LeakyReLU(0.01), nn.MaxPool2d(2)])
+        layers, self.sizes, self.feature_shape = pooled_blocks(
+            in_shape,
+            channels,
+            lambda cin, cout: [
+                nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False),
+                _bn(cout),
+                nn.LeakyReLU(0.01),
+                nn.MaxPool2d(2),
+            ],
+        )
         self.features = nn.Sequential(*layers)
         c, h, w = self.feature_shape
         self.fc = nn.Linear(c * h * w, rep_dim, bias=False)
@@ -76,8 +87,12 @@ class LeNetDecoder(nn.Module):
         self.feature_shape = encoder.feature_shape
         c, h, w = encoder.feature_shape
         self.fc = nn.Linear(rep_dim, c * h * w, bias=False)
-        body = mirrored_blocks(encoder, out_channels, lambda cin, cout: nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False),
-                               lambda cout: [_bn(cout), nn.LeakyReLU(0.01)])
+        body = mirrored_blocks(
+            encoder,
+            out_channels,
+            lambda cin, cout: nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False),
+            lambda cout: [_bn(cout), nn.LeakyReLU(0.01)],
+        )
         self.features = nn.Sequential(_bn(c), nn.LeakyReLU(0.01), *body, nn.Sigmoid())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,10 @@
 """Distance to the nearest k-means centroid in the latent space of CLAD's autoencoder: stages 1-2 of
 CLAD (Park et al. 2021, arXiv 2104.09793) without the classifier. The score of an image is the
 squared Euclidean distance of its latent code to the closest of the k centroids."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -42,7 +43,9 @@ class LatentKMeans(Detector):
         """`pretrain_epochs=0` is accepted (k-means on the codes of an untrained encoder, with a warning)."""
         self._check("n_clusters", integer=True)
         if not 1 <= self.n_clusters <= n:
-            raise ValueError(f"LatentKMeans: n_clusters must be between 1 and the {n} training images; got {self.n_clusters}")
+            raise ValueError(
+                f"LatentKMeans: n_clusters must be between 1 and the {n} training images; got {self.n_clusters}"
+            )
         for name in ("latent_dim", "batch_size", "eval_batch_size"):
             self._check(name, low=1, integer=True)
         self._check("pretrain_epochs", low=0, integer=True)
@@ -52,7 +55,15 @@ class LatentKMeans(Detector):
     def _fit(self, X: np.ndarray) -> None:
         gen = torch.Generator().manual_seed(self.random_state_)
         self.norm_, self.ae_ = pretrain_autoencoder(
-            X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, self.device_, gen, "LatentKMeans autoencoder"
+            X,
+            self.latent_dim,
+            self.pretrain_epochs,
+            self.batch_size,
+            self.lr,
+            self.weight_decay,
+            self.device_,
+            gen,
+            "LatentKMeans autoencoder",
         )
         codes = self._codes(X)
         km = (self.kmeans or default_kmeans)(n_clusters=self.n_clusters, random_state=self.random_state_)

@@ -13,14 +13,15 @@ ranked anomalies as *more* normal on the easy contract problem (AUROC ~0), since
 vector then has the same norm and only its direction is left to the classifier; so the default
 is "none" (raw features; the noise still sits at the origin).
 """
+
 from __future__ import annotations
 
 import logging
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from clad.base import Detector, check_finite
 from clad.training import minibatches, predict, pretrain_autoencoder
@@ -77,7 +78,17 @@ class OCCNN(Detector):
 
     def _fit(self, X: np.ndarray) -> None:
         gen = torch.Generator().manual_seed(self.random_state_)
-        norm, ae = pretrain_autoencoder(X, self.feature_dim, self.pretrain_epochs, self.batch_size, self.ae_lr, 0.0, self.device_, gen, "OCCNN autoencoder")
+        norm, ae = pretrain_autoencoder(
+            X,
+            self.feature_dim,
+            self.pretrain_epochs,
+            self.batch_size,
+            self.ae_lr,
+            0.0,
+            self.device_,
+            gen,
+            "OCCNN autoencoder",
+        )
         self.features_ = nn.Sequential(norm, ae.encoder)
         self.classifier_ = nn.Linear(self.feature_dim, 2).to(self.device_)
         model = nn.ModuleList([self.features_, self.classifier_])

@@ -7,6 +7,7 @@ With z the encoder's code, yhat(x) = w . g(V z) minimises
 by alternating minimisation: gradient steps on the network (encoder, V, w) with r fixed, then r <- the nu-quantile of
 yhat on the training data (the closed-form optimum in r). The score is r - yhat(z): > 0 outside.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,12 +67,25 @@ class OCNN(Detector):
 
     def _fit(self, X: np.ndarray) -> None:
         gen = torch.Generator().manual_seed(self.random_state_)
-        self.norm_, self.ae_ = pretrain_autoencoder(X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.ae_lr, 0.0, self.device_, gen, "OCNN autoencoder")
+        self.norm_, self.ae_ = pretrain_autoencoder(
+            X,
+            self.latent_dim,
+            self.pretrain_epochs,
+            self.batch_size,
+            self.ae_lr,
+            0.0,
+            self.device_,
+            gen,
+            "OCNN autoencoder",
+        )
         # The network is the pretrained encoder followed by the one-hidden-layer net, all trained with the
         # OC-NN objective: with the encoder frozen, OC-NN ranked at chance on the contract's easy problem.
         self.net_ = nn.Sequential(
-            self.norm_, self.ae_.encoder,
-            nn.Linear(self.latent_dim, self.hidden, bias=False), ACTIVATIONS[self.activation](), nn.Linear(self.hidden, 1, bias=False),
+            self.norm_,
+            self.ae_.encoder,
+            nn.Linear(self.latent_dim, self.hidden, bias=False),
+            ACTIVATIONS[self.activation](),
+            nn.Linear(self.hidden, 1, bias=False),
         ).to(self.device_)
         V, w = self.net_[2].weight, self.net_[4].weight
         opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
@@ -93,11 +107,15 @@ class OCNN(Detector):
             self.loss_.append(total / len(x))
         self.net_.eval()
         self.r_ = r
-        log.info("OCNN: %d epochs, final loss %.5g, r %.4g", self.epochs, self.loss_[-1] if self.loss_ else float("nan"), r)
+        log.info(
+            "OCNN: %d epochs, final loss %.5g, r %.4g", self.epochs, self.loss_[-1] if self.loss_ else float("nan"), r
+        )
 
     def _quantile_r(self, x: torch.Tensor) -> float:
         self.net_.eval()
-        return float(torch.quantile(predict(lambda b: self.net_(b).squeeze(1), x, self.eval_batch_size, self.device_), self.nu))
+        return float(
+            torch.quantile(predict(lambda b: self.net_(b).squeeze(1), x, self.eval_batch_size, self.device_), self.nu)
+        )
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         yhat = predict(lambda x: self.net_(x).squeeze(1), X, self.eval_batch_size, self.device_)

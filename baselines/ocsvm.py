@@ -2,6 +2,7 @@
 Neural Computation 2001) with an RBF kernel on flattened pixels, optionally PCA-reduced: a thin
 adapter around scikit-learn's OneClassSVM. Training sets larger than `max_train` are subsampled
 (the dual is quadratic in memory and about cubic in time), and the log says so."""
+
 from __future__ import annotations
 
 import logging
@@ -43,14 +44,24 @@ class OCSVM(Detector):
         self._check("cache_size", low=0, low_open=True)
 
     def _fit(self, X: np.ndarray) -> None:
-        self.features_, F, self.gamma_ = kernel_training_features(X, self.max_train, self.pca_components, self.gamma, self.random_state_, "OCSVM")
+        self.features_, F, self.gamma_ = kernel_training_features(
+            X, self.max_train, self.pca_components, self.gamma, self.random_state_, "OCSVM"
+        )
         self.svm_ = OneClassSVM(kernel="rbf", nu=self.nu, gamma=self.gamma_, cache_size=self.cache_size).fit(F)
-        log.info("OCSVM: %d training images, %d features, gamma %.4g, %d support vectors", len(F), F.shape[1], self.gamma_, len(self.svm_.support_))
+        log.info(
+            "OCSVM: %d training images, %d features, gamma %.4g, %d support vectors",
+            len(F),
+            F.shape[1],
+            self.gamma_,
+            len(self.svm_.support_),
+        )
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         # scikit-learn's decision_function is positive inside the learned support (normal):
         # negate it, once, so that higher = more anomalous.
-        return np.concatenate([
-            -self.svm_.decision_function(self.features_.transform(X[i : i + self.eval_batch_size]))
-            for i in range(0, len(X), self.eval_batch_size)
-        ])
+        return np.concatenate(
+            [
+                -self.svm_.decision_function(self.features_.transform(X[i : i + self.eval_batch_size]))
+                for i in range(0, len(X), self.eval_batch_size)
+            ]
+        )

@@ -7,6 +7,7 @@ The centre is a = sum_i a_i phi(x_i); R^2 is the squared feature-space distance 
 support vectors (0 < a_i < C) to it; the score is ||phi(x) - a||^2 - R^2 (> 0 outside the sphere).
 With a Gaussian kernel K_ii = 1, so the dual is the one-class SVM's and the two rank alike.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,9 @@ def solve_svdd_dual(K: np.ndarray, C: float) -> np.ndarray:
     h = matrix(np.concatenate([np.zeros(n), np.full(n, C)]))
     A = matrix(np.ones((1, n)))
     b = matrix(1.0)
-    sol = solvers.qp(P, q, G, h, A, b, options={"show_progress": False, "abstol": 1e-9, "reltol": 1e-9, "feastol": 1e-9})
+    sol = solvers.qp(
+        P, q, G, h, A, b, options={"show_progress": False, "abstol": 1e-9, "reltol": 1e-9, "feastol": 1e-9}
+    )
     if sol["status"] != "optimal":
         log.warning("SVDD: cvxopt stopped with status %r", sol["status"])
     return np.clip(np.asarray(sol["x"]).ravel(), 0.0, C)
@@ -61,7 +64,9 @@ class SVDD(Detector):
         check_kernel_params("SVDD", self.nu, self.gamma, self.pca_components, self.max_train, self.eval_batch_size)
 
     def _fit(self, X: np.ndarray) -> None:
-        self.features_, F, self.gamma_ = kernel_training_features(X, self.max_train, self.pca_components, self.gamma, self.random_state_, "SVDD")
+        self.features_, F, self.gamma_ = kernel_training_features(
+            X, self.max_train, self.pca_components, self.gamma, self.random_state_, "SVDD"
+        )
         K = rbf_kernel(F, F, self.gamma_)
         C = 1.0 / (self.nu * len(F))
         alpha = solve_svdd_dual(K, C)
@@ -72,13 +77,22 @@ class SVDD(Detector):
         boundary = sv & (alpha < (1 - 1e-5) * C)
         # R^2: the distance of the unbounded support vectors, which lie on the sphere.
         self.radius2_ = float(np.mean(dist[boundary])) if boundary.any() else float(np.quantile(dist, 1 - self.nu))
-        log.info("SVDD: %d training images, gamma %.4g, C %.4g, %d support vectors (%d on the boundary), R^2 %.4g",
-                 len(F), self.gamma_, C, int(sv.sum()), int(boundary.sum()), self.radius2_)
+        log.info(
+            "SVDD: %d training images, gamma %.4g, C %.4g, %d support vectors (%d on the boundary), R^2 %.4g",
+            len(F),
+            self.gamma_,
+            C,
+            int(sv.sum()),
+            int(boundary.sum()),
+            self.radius2_,
+        )
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         out = []
         for i in range(0, len(X), self.eval_batch_size):
-            k = rbf_kernel(self.features_.transform(X[i : i + self.eval_batch_size]), self.support_vectors_, self.gamma_)
+            k = rbf_kernel(
+                self.features_.transform(X[i : i + self.eval_batch_size]), self.support_vectors_, self.gamma_
+            )
             # ||phi(x) - a||^2 = K(x, x) - 2 sum_i a_i K(x_i, x) + ||a||^2, with K(x, x) = 1.
             out.append(1.0 - 2.0 * k @ self.alpha_ + self.center_norm2_ - self.radius2_)
         return np.concatenate(out)

@@ -8,6 +8,7 @@ Every load runs in a fresh Python process (so the peak RSS is that load's alone,
 interpreter and imports, which are measured before the load). Each repeat uses a new, empty cache
 folder: load 1 decodes and writes the cache, load 2 reads it. Loading is deterministic (no seed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,18 @@ LOADERS = {  # dataset -> (loader, the path under the root that must exist)
     "gtsrb": ("clad.data.gtsrb:load_gtsrb", "gtsrb"),
     "tiny_imagenet": ("clad.data.tiny_imagenet:load_tiny_imagenet", "tiny-imagenet-200"),
 }
-FIELDS = ["dataset", "repeat", "load", "seconds", "rss_before_mib", "peak_rss_mib", "n_train", "n_test", "image_shape", "cache_mib"]
+FIELDS = [
+    "dataset",
+    "repeat",
+    "load",
+    "seconds",
+    "rss_before_mib",
+    "peak_rss_mib",
+    "n_train",
+    "n_test",
+    "image_shape",
+    "cache_mib",
+]
 
 
 def _rss_mib() -> float:
@@ -49,14 +61,25 @@ def child(dataset: str, root: str, cache_dir: str) -> None:
     kwargs = {}
     if dataset == "tiny_imagenet":
         from omegaconf import OmegaConf
+
         kwargs["classes"] = list(OmegaConf.load(REPO / "conf" / "dataset" / "tiny_imagenet.yaml").classes)
     before = _rss_mib()
     t0 = time.perf_counter()
     data = loader(root, cache_dir=cache_dir, **kwargs)
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"seconds": seconds, "rss_before_mib": before, "peak_rss_mib": peak, "n_train": len(data.train_x),
-                      "n_test": len(data.test_x), "image_shape": "x".join(map(str, data.image_shape))}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rss_before_mib": before,
+                "peak_rss_mib": peak,
+                "n_train": len(data.train_x),
+                "n_test": len(data.test_x),
+                "image_shape": "x".join(map(str, data.image_shape)),
+            }
+        )
+    )
 
 
 def machine() -> str:
@@ -70,14 +93,22 @@ def machine() -> str:
 
 
 def versions() -> str:
-    import numpy, PIL, torch, torchvision  # noqa: E401
+    import numpy  # noqa: E401
+    import PIL
+    import torch
+    import torchvision
+
     return f"Python {platform.python_version()}, numpy {numpy.__version__}, Pillow {PIL.__version__}, torch {torch.__version__}, torchvision {torchvision.__version__}"
 
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True).stdout.strip()
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True
+        ).stdout.strip()
         return out + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "?"
@@ -92,16 +123,21 @@ def run_one(dataset: str, root: Path, cache_dir: Path) -> dict:
 
 
 def write_markdown(path: Path, rows: list[dict], header: list[str]) -> None:
-    lines = header + ["", "| dataset | images (train / test) | shape | load | seconds (median) | min - max | peak RSS MiB (median) | RSS before load MiB | peak minus before MiB | cache MiB |",
-                      "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = header + [
+        "",
+        "| dataset | images (train / test) | shape | load | seconds (median) | min - max | peak RSS MiB (median) | RSS before load MiB | peak minus before MiB | cache MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for ds in dict.fromkeys(r["dataset"] for r in rows):
         for load in ("first", "cached"):
             rs = [r for r in rows if r["dataset"] == ds and r["load"] == load]
             secs = [r["seconds"] for r in rs]
-            lines.append(f"| {ds} | {rs[0]['n_train']:,} / {rs[0]['n_test']:,} | {rs[0]['image_shape']} | {load} | {statistics.median(secs):.2f} | "
-                         f"{min(secs):.2f} - {max(secs):.2f} | {statistics.median(r['peak_rss_mib'] for r in rs):.0f} | "
-                         f"{statistics.median(r['rss_before_mib'] for r in rs):.0f} | "
-                         f"{statistics.median(r['peak_rss_mib'] - r['rss_before_mib'] for r in rs):.0f} | {rs[0]['cache_mib']:.1f} |")
+            lines.append(
+                f"| {ds} | {rs[0]['n_train']:,} / {rs[0]['n_test']:,} | {rs[0]['image_shape']} | {load} | {statistics.median(secs):.2f} | "
+                f"{min(secs):.2f} - {max(secs):.2f} | {statistics.median(r['peak_rss_mib'] for r in rs):.0f} | "
+                f"{statistics.median(r['rss_before_mib'] for r in rs):.0f} | "
+                f"{statistics.median(r['peak_rss_mib'] - r['rss_before_mib'] for r in rs):.0f} | {rs[0]['cache_mib']:.1f} |"
+            )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -124,12 +160,13 @@ def main() -> None:
         "",
         f"- command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`".rstrip(),
         f"- date: {dt.datetime.now().isoformat(timespec='seconds')}; commit {git_commit()}",
-        f"- data: {os.path.relpath(root, REPO)} (see its README.md); datasets: {', '.join(todo)}" + (f"; not present, skipped: {', '.join(skipped)}" if skipped else ""),
+        f"- data: {os.path.relpath(root, REPO)} (see its README.md); datasets: {', '.join(todo)}"
+        + (f"; not present, skipped: {', '.join(skipped)}" if skipped else ""),
         "- seed: none (loading is deterministic); each load in a fresh process; "
         f"{a.repeats} repeats, each with a new empty cache folder (first = decode + write cache, cached = read it)",
         f"- machine: {machine()}",
         f"- software: {versions()}",
-        "- peak RSS includes the interpreter and imports (\"RSS before load\"); numbers in data_load.csv",
+        '- peak RSS includes the interpreter and imports ("RSS before load"); numbers in data_load.csv',
     ]
     rows = []
     for ds in todo:
@@ -138,9 +175,17 @@ def main() -> None:
             try:
                 for load in ("first", "cached"):
                     r = run_one(ds, root, cache_dir)
-                    r.update(dataset=ds, repeat=rep, load=load, cache_mib=sum(f.stat().st_size for f in cache_dir.glob("*.npz")) / 2**20)
+                    r.update(
+                        dataset=ds,
+                        repeat=rep,
+                        load=load,
+                        cache_mib=sum(f.stat().st_size for f in cache_dir.glob("*.npz")) / 2**20,
+                    )
                     rows.append(r)
-                    print(f"{ds} repeat {rep} {load}: {r['seconds']:.2f}s, peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
+                    print(
+                        f"{ds} repeat {rep} {load}: {r['seconds']:.2f}s, peak RSS {r['peak_rss_mib']:.0f} MiB",
+                        flush=True,
+                    )
             finally:
                 shutil.rmtree(cache_dir, ignore_errors=True)
     out = Path(a.out)
@@ -148,7 +193,9 @@ def main() -> None:
     with open(out / "data_load.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
-        w.writerows({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k in FIELDS} for r in rows)
+        w.writerows(
+            {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k in FIELDS} for r in rows
+        )
     write_markdown(out / "data_load.md", rows, header)
     print(f"wrote {out / 'data_load.csv'} and {out / 'data_load.md'}")
 

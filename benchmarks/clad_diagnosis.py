@@ -10,6 +10,7 @@ odin (the configured T and eps) and energy (T=1) (with --odin-grid also ODIN ove
 eps), the wall time and the peak memory. Test AUROC
 here is a measurement for the diagnosis, never the reason for a default (results/selection_log.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,9 @@ from hydra.utils import instantiate
 
 from clad.base import seed_everything
 from clad.data import to_float
+from clad.experiment import build_data, fit_diagnostics
 from clad.metrics import auroc
 from clad.scores import ODIN
-from clad.experiment import build_data, fit_diagnostics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,11 @@ def main() -> None:
     parser.add_argument("--name", required=True, help="a label for this run in the output")
     parser.add_argument("--out", required=True, type=Path, help="JSON-lines file to append to")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--odin-grid", action="store_true", help="also score ODIN over T in {1, 10, 1000} x eps in {0, 5e-4, 1e-3, 4e-3}")
+    parser.add_argument(
+        "--odin-grid",
+        action="store_true",
+        help="also score ODIN over T in {1, 10, 1000} x eps in {0, 5e-4, 1e-3, 4e-3}",
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for run.py")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -57,19 +62,27 @@ def main() -> None:
     test_x = to_float(split.test_x)
     record = {"name": args.name, "overrides": args.overrides, "n_train": len(split.train_x), "fit_seconds": fit_seconds}
     configured = detector.score  # the run's own score (ODIN with the configured T and eps by default)
-    for name, score in (("msp", "msp"), ("odin", configured), ("energy", "energy")):  # msp and energy at their own T = 1
+    for name, score in (
+        ("msp", "msp"),
+        ("odin", configured),
+        ("energy", "energy"),
+    ):  # msp and energy at their own T = 1
         detector.set_params(score=score)
         record[f"auroc_{name}"] = auroc(split.test_y, detector.anomaly_score(test_x))
     if args.odin_grid:  # ODIN's T and eps, for the diagnosis only: one fit, many scorings
         for temperature in (1.0, 10.0, 1000.0):
             for epsilon in (0.0, 0.0005, 0.001, 0.004):
                 detector.set_params(score=ODIN(temperature=temperature, epsilon=epsilon))
-                record[f"auroc_odin_T{temperature:g}_eps{epsilon:g}"] = auroc(split.test_y, detector.anomaly_score(test_x))
+                record[f"auroc_odin_T{temperature:g}_eps{epsilon:g}"] = auroc(
+                    split.test_y, detector.anomaly_score(test_x)
+                )
     record.update(flat)
     record.update(
         peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         threads=torch.get_num_threads(),
-        commit=subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip(),
+        commit=subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip(),
         machine=f"{platform.node()} ({platform.platform()}, {platform.machine()})",
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

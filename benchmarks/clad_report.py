@@ -3,6 +3,7 @@
 
     python -m benchmarks.clad_report results/clad_selection/dev_digits.jsonl > results/clad_selection/dev_digits.md
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,18 @@ import sys
 
 import pandas as pd
 
-COLUMNS = ["auroc_odin", "auroc_msp", "auroc_energy", "clf_holdout_accuracy", "clf_train_accuracy", "cluster_min_share",
-           "cluster_max_share", "pseudo_label_nmi", "fit_seconds", "peak_rss_gib"]
+COLUMNS = [
+    "auroc_odin",
+    "auroc_msp",
+    "auroc_energy",
+    "clf_holdout_accuracy",
+    "clf_train_accuracy",
+    "cluster_min_share",
+    "cluster_max_share",
+    "pseudo_label_nmi",
+    "fit_seconds",
+    "peak_rss_gib",
+]
 
 
 def load(path: str) -> pd.DataFrame:
@@ -31,7 +42,10 @@ def render(df: pd.DataFrame, by: list[str]) -> str:
     table = pd.DataFrame(index=mean.index)
     for c in cols:
         scale, digits = (1, 0) if c == "fit_seconds" else ((1, 2) if c == "peak_rss_gib" else (100, 1))
-        table[c] = [f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}" if pd.notna(s) else f"{m * scale:.{digits}f}" for m, s in zip(mean[c], std[c])]
+        table[c] = [
+            f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}" if pd.notna(s) else f"{m * scale:.{digits}f}"
+            for m, s in zip(mean[c], std[c])
+        ]
     table["seeds"] = g["seed"].apply(lambda s: " ".join(sorted(set(s))))
     table["options"] = g["options"].first()
     return table.reset_index().to_markdown(index=False)
@@ -42,10 +56,13 @@ def main() -> None:
     parser.add_argument("jsonl")
     args = parser.parse_args()
     df = load(args.jsonl)
-    out = [f"Rendered by `python -m benchmarks.clad_report {args.jsonl}` from {len(df)} fits "
-           f"(commit(s) {', '.join(sorted(df['commit'].unique()))}; machine {df['machine'].iloc[0]}; "
-           f"{int(df['threads'].iloc[0])} torch thread(s) a job). AUROC, accuracies and shares in %, "
-           "mean ± std over seeds; fit_seconds in s; peak_rss_gib in GiB.", ""]
+    out = [
+        f"Rendered by `python -m benchmarks.clad_report {args.jsonl}` from {len(df)} fits "
+        f"(commit(s) {', '.join(sorted(df['commit'].unique()))}; machine {df['machine'].iloc[0]}; "
+        f"{int(df['threads'].iloc[0])} torch thread(s) a job). AUROC, accuracies and shares in %, "
+        "mean ± std over seeds; fit_seconds in s; peak_rss_gib in GiB.",
+        "",
+    ]
     out += ["## By variant and split", "", render(df, ["name", "split"]), ""]
     if df["split"].nunique() > 1:
         out += ["## By variant (all splits)", "", render(df, ["name"]), ""]
@@ -54,8 +71,16 @@ def main() -> None:
         rows = df.dropna(subset=grid)
         out += ["## ODIN over temperature T and input perturbation eps (AUROC %, one fit each)", ""]
         for _, r in rows.iterrows():
-            t = pd.DataFrame([(float(c.split("_T")[1].split("_eps")[0]), float(c.split("_eps")[1]), 100 * r[c]) for c in grid], columns=["T", "eps", "auroc"])
-            out += [f"`{r['name']}` ({r['options']} seed={r['seed']}):", "", t.pivot(index="T", columns="eps", values="auroc").round(1).to_markdown(), ""]
+            t = pd.DataFrame(
+                [(float(c.split("_T")[1].split("_eps")[0]), float(c.split("_eps")[1]), 100 * r[c]) for c in grid],
+                columns=["T", "eps", "auroc"],
+            )
+            out += [
+                f"`{r['name']}` ({r['options']} seed={r['seed']}):",
+                "",
+                t.pivot(index="T", columns="eps", values="auroc").round(1).to_markdown(),
+                "",
+            ]
     sys.stdout.write("\n".join(out))
 
 

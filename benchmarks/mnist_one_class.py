@@ -10,6 +10,7 @@ folder names), so it can be rerun while the sweep is still going. Writes results
 (numbers: one row per detector and digit, AUROC in %), results/mnist_one_class_runs.csv (one row
 per run) and results/mnist_one_class.md (the rendered table, the command, data, seeds and machine).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,10 @@ from clad.report import commits, load_runs, summarize, sweep_commands
 
 log = logging.getLogger("mnist_one_class")
 
-COMMAND = ("python run.py experiment=table3_mnist_one_class_clad && python run.py experiment=table3_mnist_one_class && "
-           "python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad")
+COMMAND = (
+    "python run.py experiment=table3_mnist_one_class_clad && python run.py experiment=table3_mnist_one_class && "
+    "python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad"
+)
 # Ruff et al. 2018, Table 1, MNIST one-class AUROC (%): OC-SVM/SVDD (one number for both) and
 # one-class Deep SVDD; the CLAD paper's Table 3 repeats them (../shared/paper/reported_auroc.csv).
 RUFF = {
@@ -47,18 +50,25 @@ def build(roots: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def render(table: pd.DataFrame, wide: pd.DataFrame) -> str:
     detectors = [d for d in ORDER if d in wide.columns] + sorted(set(wide.columns) - set(ORDER))
     cell = {(r.detector, r.digit): (r.auroc_pct_mean, r.auroc_pct_std, r.auroc_pct_count) for r in table.itertuples()}
-    lines = ["| digit | " + " | ".join(detectors) + " | " + " | ".join(RUFF) + " |", "|---" * (1 + len(detectors) + len(RUFF)) + "|"]
+    lines = [
+        "| digit | " + " | ".join(detectors) + " | " + " | ".join(RUFF) + " |",
+        "|---" * (1 + len(detectors) + len(RUFF)) + "|",
+    ]
     for d in range(10):
         row = []
         for det in detectors:
             mean, std, n = cell.get((det, d), (np.nan, np.nan, 0))
-            row.append("–" if n == 0 else f"{mean:.1f} ± {0 if pd.isna(std) else std:.1f}" + ("" if n >= 2 else f" (n={n})"))
+            row.append(
+                "–" if n == 0 else f"{mean:.1f} ± {0 if pd.isna(std) else std:.1f}" + ("" if n >= 2 else f" (n={n})")
+            )
         lines.append(f"| {d} | " + " | ".join(row) + " | " + " | ".join(f"{v[d]:.1f}" for v in RUFF.values()) + " |")
     means = []
     for det in detectors:
         col = wide[det].dropna()
         means.append(f"**{col.mean():.1f}**" + ("" if len(col) == 10 else f" ({len(col)} digits)"))
-    lines.append("| mean | " + " | ".join(means) + " | " + " | ".join(f"**{np.mean(v):.1f}**" for v in RUFF.values()) + " |")
+    lines.append(
+        "| mean | " + " | ".join(means) + " | " + " | ".join(f"**{np.mean(v):.1f}**" for v in RUFF.values()) + " |"
+    )
     return "\n".join(lines)
 
 
@@ -71,8 +81,24 @@ def main(argv: list[str] | None = None) -> None:
     runs, table, wide = build(args.roots)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out.with_suffix(".csv"), index=False)
-    keep = ["detector", "digit", "seed", "status", "auroc", "aupr_in", "aupr_out", "fpr95", "fit_seconds", "score_seconds", "n_train", "n_test", "run_dir"]
-    runs[[c for c in keep if c in runs.columns]].sort_values(["detector", "digit", "seed"]).to_csv(args.out.parent / f"{args.out.name}_runs.csv", index=False)
+    keep = [
+        "detector",
+        "digit",
+        "seed",
+        "status",
+        "auroc",
+        "aupr_in",
+        "aupr_out",
+        "fpr95",
+        "fit_seconds",
+        "score_seconds",
+        "n_train",
+        "n_test",
+        "run_dir",
+    ]
+    runs[[c for c in keep if c in runs.columns]].sort_values(["detector", "digit", "seed"]).to_csv(
+        args.out.parent / f"{args.out.name}_runs.csv", index=False
+    )
     ok = runs[runs["status"] == "ok"]
     timing = ok.groupby("detector")[["fit_seconds", "score_seconds"]].median().round(1)
     seeds = "; ".join(f"{det} {' '.join(map(str, sorted(set(g['seed']))))}" for det, g in ok.groupby("detector"))
@@ -80,11 +106,11 @@ def main(argv: list[str] | None = None) -> None:
     text = f"""# MNIST one-class AUROC (%), mean ± std over seeds
 
 - command: `{COMMAND}` (the experiments of conf/experiment/); the runs here were made by
-{made}- commits of the runs: {', '.join(c[:7] for c in commits(runs)) or 'not recorded (runs from before the run record had it)'}
+{made}- commits of the runs: {", ".join(c[:7] for c in commits(runs)) or "not recorded (runs from before the run record had it)"}
 - data: MNIST (../shared/data/MNIST, the official files); normal = one digit, anomalies = the other nine;
   baselines: 1,000 training images of the digit (seeded subset; 900 train, 100 validation, unused here),
   tested on the full 10,000-image test set. Ruff et al. train on all ~6,000 images of the digit.
-- seeds: {seeds}; {len(ok)} successful runs, {int((runs['status'] != 'ok').sum())} failed; cells with fewer than 2 seeds say n.
+- seeds: {seeds}; {len(ok)} successful runs, {int((runs["status"] != "ok").sum())} failed; cells with fewer than 2 seeds say n.
 - machine: {platform.node()} ({platform.platform()}), 2 shared CPU cores, one thread per run, no GPU.
 - epochs (budget=cpu, conf/budget/cpu.yaml): Deep SVDD 30 autoencoder + 30 training epochs (Ruff et al.: 150 + 150
   on ~6x the images); ocnn, occnn, ae_recon, latent_kmeans 5 autoencoder epochs (+ 5 for ocnn, occnn); kernel

@@ -4,6 +4,7 @@ with the commands, budget, commit, machine and wall time.
 
     python -m benchmarks.table1_mnist multirun/table1_mnist --out results/table1_mnist
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,10 +18,34 @@ from clad.report import load_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 DETECTORS = ["clad", "deepsvdd", "ocsvm", "svdd", "ocnn", "occnn", "ae_recon", "latent_kmeans"]
-PAPER_NAMES = {"clad": "CLAD", "deepsvdd": "DeepSVDD", "ocsvm": "OCSVM", "svdd": "SVDD", "ocnn": "OCNN", "occnn": "OCCNN"}
+PAPER_NAMES = {
+    "clad": "CLAD",
+    "deepsvdd": "DeepSVDD",
+    "ocsvm": "OCSVM",
+    "svdd": "SVDD",
+    "ocnn": "OCNN",
+    "occnn": "OCCNN",
+}
 SCENARIOS = {"mnist_cur": "CUR", "mnist_str": "STR", "mnist_mix": "MIX"}
-COLUMNS = ["split", "detector", "seed", "auroc", "status", "aupr_in", "aupr_out", "fpr95", "fit_seconds", "score_seconds",
-           "n_train", "clf_holdout_accuracy", "cluster_min_share", "cluster_max_share", "pseudo_label_nmi", "n_warnings", "run_dir"]
+COLUMNS = [
+    "split",
+    "detector",
+    "seed",
+    "auroc",
+    "status",
+    "aupr_in",
+    "aupr_out",
+    "fpr95",
+    "fit_seconds",
+    "score_seconds",
+    "n_train",
+    "clf_holdout_accuracy",
+    "cluster_min_share",
+    "cluster_max_share",
+    "pseudo_label_nmi",
+    "n_warnings",
+    "run_dir",
+]
 
 
 def paper_numbers(path: Path) -> dict[tuple[str, str], float]:
@@ -36,7 +61,11 @@ def table(runs: pd.DataFrame, paper: dict[tuple[str, str], float]) -> pd.DataFra
         row = {"scenario": f"{scenario} ({split})"}
         for det in DETECTORS:
             a = 100 * ok[(ok["split"] == split) & (ok["detector"] == det)]["auroc"]
-            cell = f"{a.mean():.1f} ± {a.std():.1f} (n={len(a)})" if len(a) > 1 else (f"{a.mean():.1f} (n=1)" if len(a) else "–")
+            cell = (
+                f"{a.mean():.1f} ± {a.std():.1f} (n={len(a)})"
+                if len(a) > 1
+                else (f"{a.mean():.1f} (n=1)" if len(a) else "–")
+            )
             if (scenario, PAPER_NAMES.get(det)) in paper:
                 cell += f" [paper {paper[(scenario, PAPER_NAMES[det])]:.1f}]"
             row[det] = cell
@@ -58,20 +87,27 @@ def main() -> None:
     parser.add_argument("root", type=Path, help="the folder of benchmarks/table1_mnist.sh (OUT)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "table1_mnist")
     parser.add_argument("--paper", type=Path, default=ROOT.parent / "shared" / "paper" / "reported_auroc.csv")
-    parser.add_argument("--note", default="", help="a line about how the sweep ran, for the README (e.g. other load on the machine)")
+    parser.add_argument(
+        "--note", default="", help="a line about how the sweep ran, for the README (e.g. other load on the machine)"
+    )
     args = parser.parse_args()
     runs = load_runs(args.root)
     timing = (args.root / "timing.txt").read_text() if (args.root / "timing.txt").exists() else "(no timing.txt)"
     args.out.mkdir(parents=True, exist_ok=True)
-    runs["run_dir"] = runs["run_dir"].map(lambda p: str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else p)
-    runs[[c for c in COLUMNS if c in runs.columns]].sort_values(["split", "detector", "seed"]).to_csv(args.out / "runs.csv", index=False)
+    runs["run_dir"] = runs["run_dir"].map(
+        lambda p: str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else p
+    )
+    runs[[c for c in COLUMNS if c in runs.columns]].sort_values(["split", "detector", "seed"]).to_csv(
+        args.out / "runs.csv", index=False
+    )
     shown = table(runs, paper_numbers(args.paper))
     failed = runs[runs["status"] != "ok"][["split", "detector", "seed"]]
     (args.out / "table.md").write_text(
         "AUROC (%) on MNIST, normal = the scenario's digits, every other digit an anomaly; mean ± std over seeds "
         "(n = successful runs), the paper's single-seed number in brackets. Made by "
         f"`python -m benchmarks.table1_mnist {args.root}` (see README.md here for the runs).\n\n"
-        + shown.to_markdown(index=False) + "\n\n"
+        + shown.to_markdown(index=False)
+        + "\n\n"
         + (f"Failed runs: {failed.to_dict('records')}\n" if len(failed) else "No failed runs.\n")
     )
     first = timing.split()[1] if timing.startswith("start") else None
@@ -80,7 +116,11 @@ def main() -> None:
     at_start = git("rev-list", "-1", f"--before={first}", "HEAD")[:7] if first else "?"
     last = [line.split()[1] for line in timing.splitlines() if line.startswith("end")]
     until = [f"--until={max(last)}"] if last else []  # only changes a job of the sweep can have run
-    since = git("log", f"--since={first}", *until, "--format=%h %s", "--", "clad", "baselines", "conf", "run.py") if first else ""
+    since = (
+        git("log", f"--since={first}", *until, "--format=%h %s", "--", "clad", "baselines", "conf", "run.py")
+        if first
+        else ""
+    )
     fit = runs[runs["status"] == "ok"].groupby("detector")["fit_seconds"].agg(["mean", "max"]).round(0)
     (args.out / "README.md").write_text(f"""# Table 1, MNIST: CLAD and the one-class baselines
 
@@ -91,7 +131,7 @@ def main() -> None:
 - Data: `$CLAD_DATA` = `../shared/data` (MNIST, byte-identical to the official files); all 10,000 test images.
 - Budget: `budget=cpu` (conf/budget/cpu.yaml); CLAD, deepsvdd, ocsvm, svdd on every normal training image
   (90%; 10% held out as validation), ae_recon, latent_kmeans, ocnn, occnn on 1,000 a class (see the script).
-- Seeds: {' '.join(map(str, sorted(set(runs['seed']))))}. Defaults frozen before these runs: results/selection_log.md.
+- Seeds: {" ".join(map(str, sorted(set(runs["seed"]))))}. Defaults frozen before these runs: results/selection_log.md.
 - Code: commit {at_start} when the first run started; HEAD {head} when the table was made. Changes to
   clad/, baselines/, conf/ or run.py between the first run's start and the last run's end (a job runs the code of its start):
 {chr(10).join("  - " + line for line in since.splitlines()) or "  - none"}

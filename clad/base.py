@@ -12,6 +12,7 @@ setting goes through, so each message names the setting, the accepted range and 
 nothing else is done there) and follows PyOD's conventions: `decision_function` is `anomaly_score`,
 `calibrate(X_val)` sets `threshold_` on normal validation images, `predict` gives 1 = anomaly.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,8 @@ import random
 
 import numpy as np
 import sklearn.exceptions
-from sklearn.base import BaseEstimator
 import torch
+from sklearn.base import BaseEstimator
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,16 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def check_param(
-    who: str, name: str, value, *, low: float | None = None, high: float | None = None,
-    low_open: bool = False, high_open: bool = False, integer: bool = False, optional: bool = False,
+    who: str,
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+    optional: bool = False,
 ) -> None:
     """Raise ValueError "<who>: <name> must be <range>; got <value>" unless `value` is in range.
 
@@ -90,7 +99,9 @@ def check_images(X, name: str = "X") -> np.ndarray:
         X = X.detach().cpu().numpy()
     X = np.asarray(X)
     if X.dtype.kind != "f":
-        raise ValueError(f"{name} has dtype {X.dtype}; detectors take float images in [0, 1]: use clad.data.to_float to convert uint8 images")
+        raise ValueError(
+            f"{name} has dtype {X.dtype}; detectors take float images in [0, 1]: use clad.data.to_float to convert uint8 images"
+        )
     X = X.astype(np.float32, copy=False)
     if X.ndim != 4:
         raise ValueError(f"{name} must have shape (n, channels, height, width); got shape {X.shape}")
@@ -100,7 +111,9 @@ def check_images(X, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} holds non-finite values")
     low, high = X.min(), X.max()
     if low < 0 or high > 1:
-        raise ValueError(f"{name} holds values in [{low:.4g}, {high:.4g}]; detectors take float images in [0, 1]: use clad.data.to_float to convert uint8 images")
+        raise ValueError(
+            f"{name} holds values in [{low:.4g}, {high:.4g}]; detectors take float images in [0, 1]: use clad.data.to_float to convert uint8 images"
+        )
     return X
 
 
@@ -121,7 +134,7 @@ class Detector(BaseEstimator):
     device: str = "auto"
     random_state: int | None = 0
 
-    def fit(self, X, y=None) -> "Detector":
+    def fit(self, X, y=None) -> Detector:
         """Learn from normal images X (`y` is ignored, as in scikit-learn's outlier detectors).
 
         What an earlier fit learned is dropped first, and the fitted marker `input_shape_` is set
@@ -148,7 +161,9 @@ class Detector(BaseEstimator):
         self._check_device()
         X = check_images(X)
         if tuple(X.shape[1:]) != self.input_shape_:
-            raise ValueError(f"{type(self).__name__} was fitted on images of shape {self.input_shape_}, got {tuple(X.shape[1:])}")
+            raise ValueError(
+                f"{type(self).__name__} was fitted on images of shape {self.input_shape_}, got {tuple(X.shape[1:])}"
+            )
         scores = np.asarray(self._score(X), dtype=np.float64).reshape(-1)
         check_finite(scores, f"{type(self).__name__}.anomaly_score")
         return scores
@@ -157,7 +172,7 @@ class Detector(BaseEstimator):
         """PyOD's name for `anomaly_score` (higher = more anomalous, unlike scikit-learn's own)."""
         return self.anomaly_score(X)
 
-    def calibrate(self, X_val, accept: float = 0.95) -> "Detector":
+    def calibrate(self, X_val, accept: float = 0.95) -> Detector:
         """Set `threshold_` to the `accept` quantile of the scores of the normal validation images
         X_val, so that `predict` accepts about that share of normal images. Returns self."""
         check_param(type(self).__name__, "accept", accept, low=0, high=1, low_open=True)
@@ -167,7 +182,9 @@ class Detector(BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """PyOD's labels: 1 (anomaly) where the score exceeds `threshold_`, else 0; int array (n,)."""
         if self.__sklearn_is_fitted__() and not hasattr(self, "threshold_"):
-            raise NotFittedError(f"{type(self).__name__} has no threshold_; call calibrate(X_val) with normal validation images first")
+            raise NotFittedError(
+                f"{type(self).__name__} has no threshold_; call calibrate(X_val) with normal validation images first"
+            )
         scores = self.anomaly_score(X)  # raises NotFittedError, naming fit, before fit
         return (scores > self.threshold_).astype(int)
 
@@ -177,7 +194,8 @@ class Detector(BaseEstimator):
         if device != self.device_:
             raise ValueError(
                 f"{type(self).__name__} was fitted on {self.device_}, but device={self.device!r} is {device}: a fitted "
-                f"detector is not moved between devices; set device back to {str(self.device_)!r} or fit again")
+                f"detector is not moved between devices; set device back to {str(self.device_)!r} or fit again"
+            )
 
     def _check(self, name: str, **limits) -> None:
         """`check_param` on the constructor argument `name`, the message naming this detector."""

@@ -4,16 +4,17 @@ scikit-learn), optionally refined by DEC (Xie, Girshick and Farhadi, ICML 2016).
 A k-means object is built as `kmeans(n_clusters=k, random_state=seed)` and offers
 `fit_predict(Z) -> labels` and `cluster_centers_`, so scikit-learn's KMeans fits as is.
 """
+
 from __future__ import annotations
 
 import logging
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.cluster import kmeans_plusplus
-import torch
 from torch import nn
-import torch.nn.functional as F
 
 from clad.base import check_finite, check_param
 from clad.training import announce, minibatches, predict
@@ -34,7 +35,15 @@ class FaissKMeans:
     explicitly here; by default high enough that every point is used. Each of the `nredo`
     restarts starts from k-means++ seeds; the lowest objective wins."""
 
-    def __init__(self, n_clusters: int = 10, niter: int = 50, nredo: int = 5, max_points_per_centroid: int = 100_000, random_state: int = 0, use_gpu: str | bool = "auto"):
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        niter: int = 50,
+        nredo: int = 5,
+        max_points_per_centroid: int = 100_000,
+        random_state: int = 0,
+        use_gpu: str | bool = "auto",
+    ):
         self.n_clusters = n_clusters
         self.niter = niter
         self.nredo = nredo
@@ -61,8 +70,15 @@ class FaissKMeans:
             # handful of random restarts often keeps (tests/test_clad.py).
             init, _ = kmeans_plusplus(Z, self.n_clusters, random_state=int(self.random_state) + redo)
             km = faiss.Kmeans(
-                Z.shape[1], self.n_clusters, niter=self.niter, nredo=1, seed=int(self.random_state) + redo,
-                max_points_per_centroid=self.max_points_per_centroid, min_points_per_centroid=1, gpu=gpu, verbose=False,
+                Z.shape[1],
+                self.n_clusters,
+                niter=self.niter,
+                nredo=1,
+                seed=int(self.random_state) + redo,
+                max_points_per_centroid=self.max_points_per_centroid,
+                min_points_per_centroid=1,
+                gpu=gpu,
+                verbose=False,
             )
             km.train(Z, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
             if best is None or km.obj[-1] < best.obj[-1]:
@@ -70,7 +86,14 @@ class FaissKMeans:
         _, labels = best.index.search(Z, 1)
         self.cluster_centers_ = best.centroids.copy()
         self.inertia_ = float(best.obj[-1])
-        log.info("faiss k-means (%s): %d points, k=%d, best objective of %d restarts %.4g", "gpu" if gpu else "cpu", len(Z), self.n_clusters, self.nredo, self.inertia_)
+        log.info(
+            "faiss k-means (%s): %d points, k=%d, best objective of %d restarts %.4g",
+            "gpu" if gpu else "cpu",
+            len(Z),
+            self.n_clusters,
+            self.nredo,
+            self.inertia_,
+        )
         return labels[:, 0].astype(np.int64)
 
 
@@ -99,7 +122,15 @@ class DEC(BaseEstimator):
     a sub-estimator), so CLAD's `dec` stays as built, and its settings are CLAD's nested parameters
     (`dec__max_epochs`)."""
 
-    def __init__(self, max_epochs: int = 100, tol: float = 0.001, lr: float = 0.01, momentum: float = 0.9, batch_size: int = 256, alpha: float = 1.0):
+    def __init__(
+        self,
+        max_epochs: int = 100,
+        tol: float = 0.001,
+        lr: float = 0.01,
+        momentum: float = 0.9,
+        batch_size: int = 256,
+        alpha: float = 1.0,
+    ):
         self.max_epochs = max_epochs
         self.tol = tol
         self.lr = lr
@@ -117,7 +148,9 @@ class DEC(BaseEstimator):
         check_param("DEC", "batch_size", self.batch_size, low=1, integer=True)
         check_param("DEC", "alpha", self.alpha, low=0, low_open=True)
 
-    def refine(self, encoder: nn.Module, X: torch.Tensor, centers: np.ndarray, generator: torch.Generator) -> tuple[np.ndarray, dict]:
+    def refine(
+        self, encoder: nn.Module, X: torch.Tensor, centers: np.ndarray, generator: torch.Generator
+    ) -> tuple[np.ndarray, dict]:
         """`X` is the encoder's input on its device; trains `encoder` in place. Returns the refined
         labels and a record of the run (epochs, gradient steps, per-epoch KL loss and label change)."""
         self.check_params()

@@ -12,30 +12,45 @@ How eps is scaled: `model` takes [0, 1] pixels and standardizes internally, so w
 gradient's sign by the normalization std. The CLAD reference code perturbs the already
 normalized image by eps; pass `eps_scale = std` (per channel) to reproduce that.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 def max_softmax_anomaly(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     return 1.0 - F.softmax(logits / temperature, dim=1).max(dim=1).values
 
 
-def msp_score(model: nn.Module, x: torch.Tensor, temperature: float = 1.0, epsilon: float = 0.0, eps_scale: torch.Tensor | None = None) -> torch.Tensor:
+def msp_score(
+    model: nn.Module,
+    x: torch.Tensor,
+    temperature: float = 1.0,
+    epsilon: float = 0.0,
+    eps_scale: torch.Tensor | None = None,
+) -> torch.Tensor:
     with torch.no_grad():
         return max_softmax_anomaly(model(x), temperature)
 
 
-def energy_score(model: nn.Module, x: torch.Tensor, temperature: float = 1.0, epsilon: float = 0.0, eps_scale: torch.Tensor | None = None) -> torch.Tensor:
+def energy_score(
+    model: nn.Module,
+    x: torch.Tensor,
+    temperature: float = 1.0,
+    epsilon: float = 0.0,
+    eps_scale: torch.Tensor | None = None,
+) -> torch.Tensor:
     with torch.no_grad():
         return -temperature * torch.logsumexp(model(x) / temperature, dim=1)
 
 
-def odin_perturb(model: nn.Module, x: torch.Tensor, temperature: float, epsilon: float, eps_scale: torch.Tensor | None = None) -> torch.Tensor:
+def odin_perturb(
+    model: nn.Module, x: torch.Tensor, temperature: float, epsilon: float, eps_scale: torch.Tensor | None = None
+) -> torch.Tensor:
     """Move each input against the gradient of the loss of its own predicted label.
 
     The loss is summed over the batch, so each sample's input gradient is its own: batching
@@ -49,7 +64,13 @@ def odin_perturb(model: nn.Module, x: torch.Tensor, temperature: float, epsilon:
     return (x - epsilon * step).detach()
 
 
-def odin_score(model: nn.Module, x: torch.Tensor, temperature: float = 1000.0, epsilon: float = 0.001, eps_scale: torch.Tensor | None = None) -> torch.Tensor:
+def odin_score(
+    model: nn.Module,
+    x: torch.Tensor,
+    temperature: float = 1000.0,
+    epsilon: float = 0.001,
+    eps_scale: torch.Tensor | None = None,
+) -> torch.Tensor:
     x_tilde = odin_perturb(model, x, temperature, epsilon, eps_scale) if epsilon > 0 else x
     with torch.no_grad():
         return max_softmax_anomaly(model(x_tilde), temperature)

@@ -12,15 +12,16 @@ has not seen: a classifier that is not confidently right on normal images cannot
 anomalies by confidence. `diagnostics_` records every stage (losses, steps, cluster sizes, held-out
 accuracy) and `warnings` when a run falls short of the convergence rule (see `check_convergence`).
 """
+
 from __future__ import annotations
 
 import logging
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
-from sklearn.base import clone
 import torch
+from sklearn.base import clone
 from torch import nn
 
 from clad.base import Detector, check_param
@@ -39,7 +40,9 @@ def check_convergence(holdout_accuracy: float | None, cluster_sizes: np.ndarray)
     """The convergence rule: the problems a run should report (empty when it converged)."""
     problems = []
     if holdout_accuracy is not None and holdout_accuracy < MIN_HOLDOUT_ACCURACY:
-        problems.append(f"classifier accuracy on held-out pseudo-labels {holdout_accuracy:.3f} < {MIN_HOLDOUT_ACCURACY}")
+        problems.append(
+            f"classifier accuracy on held-out pseudo-labels {holdout_accuracy:.3f} < {MIN_HOLDOUT_ACCURACY}"
+        )
     share = cluster_sizes.min() / max(cluster_sizes.sum(), 1)
     if share < MIN_CLUSTER_SHARE:
         problems.append(f"smallest cluster holds {100 * share:.2f}% of the images (< {100 * MIN_CLUSTER_SHARE:.0f}%)")
@@ -128,8 +131,18 @@ class CLAD(Detector):
 
         # Stage 1: latent codes of the normal images.
         norm, ae = pretrain_autoencoder(
-            X, self.latent_dim, self.pretrain_epochs, self.batch_size, self.lr, self.weight_decay, self.device_, gen,
-            min_steps=self.min_steps, channels=tuple(self.ae_channels), hidden=self.ae_hidden, schedule=self.schedule,
+            X,
+            self.latent_dim,
+            self.pretrain_epochs,
+            self.batch_size,
+            self.lr,
+            self.weight_decay,
+            self.device_,
+            gen,
+            min_steps=self.min_steps,
+            channels=tuple(self.ae_channels),
+            hidden=self.ae_hidden,
+            schedule=self.schedule,
             channels_last=True,
         )
         diag.update(_stage("ae", ae.loss_history, len(X), self.batch_size))
@@ -145,15 +158,21 @@ class CLAD(Detector):
         if self.dec is not None:
             kmeans_labels = labels
             labels, record = clone(self.dec, safe=False).refine(ae.encoder, xs, km.cluster_centers_, gen)
-            diag.update(dec_epochs=record["epochs"], dec_steps=record["steps"], dec_loss_history=record["loss_history"],
-                        dec_final_loss=record["loss_history"][-1] if record["loss_history"] else None,
-                        dec_label_change_history=record["label_change_history"],
-                        dec_changed_from_kmeans=float((labels != kmeans_labels).mean()))
+            diag.update(
+                dec_epochs=record["epochs"],
+                dec_steps=record["steps"],
+                dec_loss_history=record["loss_history"],
+                dec_final_loss=record["loss_history"][-1] if record["loss_history"] else None,
+                dec_label_change_history=record["label_change_history"],
+                dec_changed_from_kmeans=float((labels != kmeans_labels).mean()),
+            )
         self.pseudo_labels_ = labels
         self.cluster_sizes_ = np.bincount(labels, minlength=self.n_clusters)
-        diag.update(cluster_sizes=self.cluster_sizes_.tolist(),
-                    cluster_min_share=float(self.cluster_sizes_.min() / len(X)),
-                    cluster_max_share=float(self.cluster_sizes_.max() / len(X)))
+        diag.update(
+            cluster_sizes=self.cluster_sizes_.tolist(),
+            cluster_min_share=float(self.cluster_sizes_.min() / len(X)),
+            cluster_max_share=float(self.cluster_sizes_.max() / len(X)),
+        )
         log.info("pseudo-label cluster sizes: %s", self.cluster_sizes_.tolist())
         # With save_codes, the codes the pseudo-labels come from (after DEC), for a t-SNE (run.py writes codes.npz).
         self.codes_ = predict(ae.encoder, xs, self.eval_batch_size, self.device_).numpy() if self.save_codes else None
@@ -164,7 +183,9 @@ class CLAD(Detector):
         n_hold = int(round(self.holdout * len(X)))
         hold, train = order[:n_hold].to(self.device_), order[n_hold:].to(self.device_)
         make = self.classifier or SmallCNN
-        self.model_ = nn.Sequential(norm, make(tuple(X.shape[1:]), self.n_clusters)).to(self.device_, memory_format=torch.channels_last)
+        self.model_ = nn.Sequential(norm, make(tuple(X.shape[1:]), self.n_clusters)).to(
+            self.device_, memory_format=torch.channels_last
+        )
         y = torch.from_numpy(labels).to(self.device_)
         holdout_history: list[float] = []
 
@@ -174,14 +195,28 @@ class CLAD(Detector):
                 pred = predict(self.model_, x[hold], self.eval_batch_size, self.device_).argmax(1)
                 holdout_history.append(float((pred == y[hold].cpu()).float().mean()))
 
-        history = train_classifier(self.model_, x[train], y[train], self.train_epochs, self.batch_size, self.lr, self.weight_decay, gen,
-                                   min_steps=self.min_steps, schedule=self.schedule, on_epoch=holdout_accuracy)
+        history = train_classifier(
+            self.model_,
+            x[train],
+            y[train],
+            self.train_epochs,
+            self.batch_size,
+            self.lr,
+            self.weight_decay,
+            gen,
+            min_steps=self.min_steps,
+            schedule=self.schedule,
+            on_epoch=holdout_accuracy,
+        )
         self.model_.eval()
         train_pred = predict(self.model_, x[train], self.eval_batch_size, self.device_).argmax(1)
-        diag.update(_stage("clf", history, len(train), self.batch_size),
-                    clf_train_accuracy=float((train_pred == y[train].cpu()).float().mean()),
-                    clf_holdout_accuracy=holdout_history[-1] if holdout_history else None,
-                    clf_holdout_accuracy_history=holdout_history, n_holdout=n_hold)
+        diag.update(
+            _stage("clf", history, len(train), self.batch_size),
+            clf_train_accuracy=float((train_pred == y[train].cpu()).float().mean()),
+            clf_holdout_accuracy=holdout_history[-1] if holdout_history else None,
+            clf_holdout_accuracy_history=holdout_history,
+            n_holdout=n_hold,
+        )
         # Stage 4's setup (feature scores: the classifier's training images and pseudo-labels, never the held-out ones).
         self.score_ = make_score(self.score).setup(self.model_, x[train], y[train], self.eval_batch_size, self.device_)
         diag["warnings"] = check_convergence(diag["clf_holdout_accuracy"], self.cluster_sizes_)
@@ -203,16 +238,25 @@ class CLAD(Detector):
             return self.score_.set_params(**wanted.get_params())  # a changed setup parameter raises in the score
         if not wanted.needs_setup:
             return wanted
-        raise ValueError(f"CLAD: score changed to {type(wanted).__name__} after fit, which needs the training features; fit again")
+        raise ValueError(
+            f"CLAD: score changed to {type(wanted).__name__} after fit, which needs the training features; fit again"
+        )
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         score = self._current_score()
         x = torch.from_numpy(X)
-        out = [score(self.model_, x[i : i + self.eval_batch_size].to(self.device_)).cpu() for i in range(0, len(x), self.eval_batch_size)]
+        out = [
+            score(self.model_, x[i : i + self.eval_batch_size].to(self.device_)).cpu()
+            for i in range(0, len(x), self.eval_batch_size)
+        ]
         return torch.cat(out).numpy()
 
 
 def _stage(prefix: str, history: list[float], n: int, batch_size: int) -> dict:
     """A training stage's record: epochs, gradient steps, final loss and the per-epoch losses."""
-    return {f"{prefix}_epochs": len(history), f"{prefix}_steps": len(history) * math.ceil(n / batch_size),
-            f"{prefix}_final_loss": history[-1] if history else None, f"{prefix}_loss_history": history}
+    return {
+        f"{prefix}_epochs": len(history),
+        f"{prefix}_steps": len(history) * math.ceil(n / batch_size),
+        f"{prefix}_final_loss": history[-1] if history else None,
+        f"{prefix}_loss_history": history,
+    }

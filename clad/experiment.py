@@ -9,6 +9,7 @@ re-running the same config into a folder whose run finished returns that run (a 
 failed, killed or stale record is replaced (a retry), and a folder that holds a different run is
 refused before anything is written.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,9 +23,10 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,7 +83,10 @@ class SweepGuard(Callback):
         old = (yaml.safe_load(saved.read_text()) or {}).get("hydra", {})
         new = OmegaConf.to_container(config.hydra, resolve=False)
         before = (sorted(old.get("overrides", {}).get("task", [])), old.get("sweeper", {}).get("params"))
-        now = (sorted(new["overrides"]["task"]), new.get("sweeper", {}).get("params"))  # the order of the arguments does not matter
+        now = (
+            sorted(new["overrides"]["task"]),
+            new.get("sweeper", {}).get("params"),
+        )  # the order of the arguments does not matter
         if before != now:  # SystemExit: Hydra turns an Exception raised in a callback into a mere warning
             raise SystemExit(
                 f"sweep folder {saved.parent} holds another sweep (overrides {before[0]}, sweeper params {before[1]}); this "
@@ -98,7 +103,11 @@ def write_scores(path: Path, index: np.ndarray, label: np.ndarray, score: np.nda
 # ------------------------------------------------------------------------------------ config and data
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     """The composed config as plain, resolved containers, without Hydra's own node."""
-    return {k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v for k, v in cfg.items() if k != "hydra"}
+    return {
+        k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+        for k, v in cfg.items()
+        if k != "hydra"
+    }
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -140,7 +149,16 @@ def build_data(cfg: DictConfig):
     max_per_class = params.pop("max_train_per_class", None)
     data = instantiate(params, _partial_=True)()  # called here, so a loader's error reaches the user unwrapped
     s = cfg.split
-    split = make_split(data, s.name, s.normal, s.get("universe"), s.val_fraction, seed=cfg.seed, max_train_per_class=max_per_class, dataset=s.get("dataset"))
+    split = make_split(
+        data,
+        s.name,
+        s.normal,
+        s.get("universe"),
+        s.val_fraction,
+        seed=cfg.seed,
+        max_train_per_class=max_per_class,
+        dataset=s.get("dataset"),
+    )
     return data, split
 
 
@@ -171,7 +189,9 @@ def result_warnings(scores: np.ndarray, diagnostics: dict[str, Any]) -> dict[str
     distinct = len(np.unique(scores))
     spread = float(np.ptp(scores)) if len(scores) else 0.0
     if distinct == 1 or spread <= 1e-12 * max(1.0, float(np.abs(scores).max(initial=0.0))):
-        found["constant_scores"] = f"all {len(scores)} test scores are equal ({scores[0]:.6g}); the AUROC is meaningless"
+        found["constant_scores"] = (
+            f"all {len(scores)} test scores are equal ({scores[0]:.6g}); the AUROC is meaningless"
+        )
     elif distinct < 0.01 * len(scores):
         found["near_constant_scores"] = f"only {distinct} distinct values among {len(scores)} test scores"
     if np.abs(scores).max(initial=0.0) > HUGE_SCORE:
@@ -182,7 +202,9 @@ def result_warnings(scores: np.ndarray, diagnostics: dict[str, Any]) -> dict[str
         if min(sizes) == 0:
             found["empty_cluster"] = f"cluster sizes {sizes}: at least one pseudo-label is empty"
         elif share < MIN_CLUSTER_SHARE:
-            found["small_cluster"] = f"smallest cluster holds {100 * share:.2f}% of the images (< {100 * MIN_CLUSTER_SHARE:.0f}%)"
+            found["small_cluster"] = (
+                f"smallest cluster holds {100 * share:.2f}% of the images (< {100 * MIN_CLUSTER_SHARE:.0f}%)"
+            )
     accuracy = diagnostics.get("clf_holdout_accuracy")
     if isinstance(accuracy, float) and accuracy < MIN_HOLDOUT_ACCURACY:
         found["unconverged"] = f"classifier accuracy on held-out pseudo-labels {accuracy:.3f} < {MIN_HOLDOUT_ACCURACY}"
@@ -222,7 +244,9 @@ def evaluate(detector, split) -> tuple[dict[str, Any], np.ndarray, dict[str, Any
 # ------------------------------------------------------------------------------------ the run record
 def _git(*args: str) -> str | None:
     try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -275,7 +299,9 @@ def claim_folder(out: Path, key: str) -> dict[str, Any] | None:
     try:
         old = json.loads(path.read_text())
     except ValueError as err:
-        raise RunFolderInUse(f"{path} is not readable JSON ({err}); move it away or choose another output folder") from None
+        raise RunFolderInUse(
+            f"{path} is not readable JSON ({err}); move it away or choose another output folder"
+        ) from None
     if old.get("config_hash") != key:
         raise RunFolderInUse(
             f"{out} already holds another run ({old.get('detector')} on {old.get('dataset')}/{old.get('split')}, seed "
@@ -285,7 +311,9 @@ def claim_folder(out: Path, key: str) -> dict[str, Any] | None:
     if old.get("status") == "ok":
         return old
     if old.get("status") == "running" and process_alive(old.get("host"), old.get("pid")) is not False:
-        raise RunFolderInUse(f"{out} holds a run of the same config that is still running (host {old.get('host')}, pid {old.get('pid')})")
+        raise RunFolderInUse(
+            f"{out} holds a run of the same config that is still running (host {old.get('host')}, pid {old.get('pid')})"
+        )
     log.info("%s: replacing the %s record of an earlier attempt", out, old.get("status"))
     return None
 
@@ -312,6 +340,7 @@ def _now() -> str:
 @contextmanager
 def marked_on_signal() -> Iterator[None]:
     """Turn SIGTERM and SIGINT into RunKilled while a run is under way (main thread only)."""
+
     def handler(signum, frame):
         raise RunKilled(signum)
 
@@ -334,12 +363,22 @@ def _execute(cfg: DictConfig, config: dict[str, Any], metrics: dict[str, Any], o
     tracker = instantiate(cfg.logger)
     bars = ProgressBars() if progress_enabled(config.get("progress", "auto"), multirun=is_multirun()) else None
     try:
-        tracker.start(config, name=f"{metrics['detector']}-{metrics['split']}-s{metrics['seed']}",
-                      group=f"{metrics['dataset']}/{metrics['split']}", job_type=metrics["detector"], tags=config.get("tags"))
+        tracker.start(
+            config,
+            name=f"{metrics['detector']}-{metrics['split']}-s{metrics['seed']}",
+            group=f"{metrics['dataset']}/{metrics['split']}",
+            job_type=metrics["detector"],
+            tags=config.get("tags"),
+        )
         seed_everything(metrics["seed"])
         data, split = build_data(cfg)  # a bad split fails here, before any training
         detector = instantiate(cfg.detector, _convert_="all")
-        metrics.update(n_train=len(split.train_x), n_val=len(split.val_x), n_test=len(split.test_y), n_test_anomalous=int(split.test_y.sum()))
+        metrics.update(
+            n_train=len(split.train_x),
+            n_val=len(split.val_x),
+            n_test=len(split.test_y),
+            n_test_anomalous=int(split.test_y.sum()),
+        )
         with listen(tracker.log_epoch, *([bars] if bars else [])):
             results, scores, diagnostics = evaluate(detector, split)
         metrics.update(results, status="ok")
@@ -348,7 +387,10 @@ def _execute(cfg: DictConfig, config: dict[str, Any], metrics: dict[str, Any], o
         write_scores(out / "scores.npz", split.test_index, split.test_y, scores, split.test_class)
         if getattr(detector, "codes_", None) is not None:  # detector.save_codes=true
             hidden = split.train_class if split.train_class is not None else np.full(len(detector.codes_), -1)
-            atomic_write(out / "codes.npz", lambda f: np.savez(f, codes=detector.codes_, pseudo_label=detector.pseudo_labels_, hidden_class=hidden))
+            atomic_write(
+                out / "codes.npz",
+                lambda f: np.savez(f, codes=detector.codes_, pseudo_label=detector.pseudo_labels_, hidden_class=hidden),
+            )
     except BaseException:
         tracker.finish(failed=True)
         raise
@@ -371,7 +413,16 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     except Exception as err:  # e.g. a bad interpolation: record it, unless the folder is another run's
         if not (out / "metrics.json").exists():
             seed = OmegaConf.select(cfg, "seed", default=None, throw_on_resolution_failure=False)
-            write_json(out / "metrics.json", {"seed": seed, "status": "failed", "error": f"{type(err).__name__}: {err}", "started_at": _now(), **provenance()})
+            write_json(
+                out / "metrics.json",
+                {
+                    "seed": seed,
+                    "status": "failed",
+                    "error": f"{type(err).__name__}: {err}",
+                    "started_at": _now(),
+                    **provenance(),
+                },
+            )
         raise
     done = claim_folder(out, key)
     if done is not None:
@@ -409,7 +460,16 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             write_json(out / "metrics.json", metrics)
     log.info(
         "%s on %s/%s seed %d: AUROC %.4f, AUPR-in %.4f, AUPR-out %.4f, FPR95 %.4f (fit %.1fs, score %.1fs) -> %s",
-        metrics["detector"], metrics["dataset"], metrics["split"], metrics["seed"], metrics["auroc"], metrics["aupr_in"],
-        metrics["aupr_out"], metrics["fpr95"], metrics["fit_seconds"], metrics["score_seconds"], out,
+        metrics["detector"],
+        metrics["dataset"],
+        metrics["split"],
+        metrics["seed"],
+        metrics["auroc"],
+        metrics["aupr_in"],
+        metrics["aupr_out"],
+        metrics["fpr95"],
+        metrics["fit_seconds"],
+        metrics["score_seconds"],
+        out,
     )
     return metrics

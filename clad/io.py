@@ -2,13 +2,15 @@
 (clad/data/cache.py): write a temp file in the same folder, then rename it, so a reader never sees
 half a file and a crash never leaves one; the file is made readable by the group and others
 (mkstemp alone would leave it owner-only)."""
+
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, IO
+from typing import IO, Any
 
 FILE_MODE = 0o644
 

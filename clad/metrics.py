@@ -1,9 +1,16 @@
 """Threshold-free detection metrics from scikit-learn. Convention: label 1 = anomaly and a
 higher score = more anomalous, so AUROC is `roc_auc_score(labels, scores)` and is never flipped."""
+
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score, average_precision_score, normalized_mutual_info_score, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    adjusted_rand_score,
+    average_precision_score,
+    normalized_mutual_info_score,
+    roc_auc_score,
+    roc_curve,
+)
 
 
 def _check(labels, scores) -> tuple[np.ndarray, np.ndarray]:

@@ -2,13 +2,14 @@
 autoencoder of CLAD's stage 1, and the classifiers of stage 3 (a small CNN and a CIFAR-style ResNet).
 `pooled_blocks` and `mirrored_blocks` build an encoder body and the decoder that mirrors it; Deep
 SVDD's networks (baselines/deepsvdd_nets.py) are built with them too."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class Standardize(nn.Module):
@@ -23,7 +24,7 @@ class Standardize(nn.Module):
         self.register_buffer("std", std.reshape(1, -1, 1, 1).float().clamp_min(1e-6))
 
     @classmethod
-    def fit(cls, x: torch.Tensor) -> "Standardize":
+    def fit(cls, x: torch.Tensor) -> Standardize:
         return cls(x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,8 +53,12 @@ def pooled_blocks(in_shape: tuple[int, int, int], channels, block: Callable[[int
     return layers, sizes, (c, h, w)
 
 
-def mirrored_blocks(encoder: nn.Module, out_channels: int, conv: Callable[[int, int], nn.Module],
-                    between: Callable[[int], list[nn.Module]]) -> list[nn.Module]:
+def mirrored_blocks(
+    encoder: nn.Module,
+    out_channels: int,
+    conv: Callable[[int, int], nn.Module],
+    between: Callable[[int], list[nn.Module]],
+) -> list[nn.Module]:
     """The decoder body that undoes `encoder`'s (its `features` and `sizes`, from `pooled_blocks`):
     from its last block to its first, upsample to the size that block pooled from, then `conv(c_in,
     c_out)` back to that block's input width (`out_channels` at the end); `between(c_out)` follows
@@ -71,10 +76,17 @@ def mirrored_blocks(encoder: nn.Module, out_channels: int, conv: Callable[[int, 
 class ConvEncoder(nn.Module):
     """conv3x3-ELU-maxpool blocks, then a dense layer and the latent code (as in CLAD's code)."""
 
-    def __init__(self, in_shape: tuple[int, int, int], latent_dim: int = 10, channels: tuple[int, ...] = (32, 64, 128), hidden: int = 512):
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        latent_dim: int = 10,
+        channels: tuple[int, ...] = (32, 64, 128),
+        hidden: int = 512,
+    ):
         super().__init__()
         layers, self.sizes, self.feature_shape = pooled_blocks(
-            in_shape, channels, lambda cin, cout: [nn.Conv2d(cin, cout, 3, padding=1), nn.ELU(), nn.MaxPool2d(2)])
+            in_shape, channels, lambda cin, cout: [nn.Conv2d(cin, cout, 3, padding=1), nn.ELU(), nn.MaxPool2d(2)]
+        )
         self.features = nn.Sequential(*layers)
         c, h, w = self.feature_shape
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ELU(), nn.Linear(hidden, latent_dim))
@@ -91,8 +103,11 @@ class ConvDecoder(nn.Module):
         self.feature_shape = encoder.feature_shape
         c, h, w = encoder.feature_shape
         self.head = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ELU(), nn.Linear(hidden, c * h * w), nn.ELU())
-        self.features = nn.Sequential(*mirrored_blocks(
-            encoder, out_channels, lambda cin, cout: nn.Conv2d(cin, cout, 3, padding=1), lambda cout: [nn.ELU()]))
+        self.features = nn.Sequential(
+            *mirrored_blocks(
+                encoder, out_channels, lambda cin, cout: nn.Conv2d(cin, cout, 3, padding=1), lambda cout: [nn.ELU()]
+            )
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.features(self.head(z).view(-1, *self.feature_shape))
@@ -101,7 +116,13 @@ class ConvDecoder(nn.Module):
 class ConvAutoencoder(nn.Module):
     """Stage 1 of CLAD: learns latent codes of normal images by reconstructing them (MSE)."""
 
-    def __init__(self, in_shape: tuple[int, int, int], latent_dim: int = 10, channels: tuple[int, ...] = (32, 64, 128), hidden: int = 512):
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        latent_dim: int = 10,
+        channels: tuple[int, ...] = (32, 64, 128),
+        hidden: int = 512,
+    ):
         super().__init__()
         self.encoder = ConvEncoder(in_shape, latent_dim, tuple(channels), hidden)
         self.decoder = ConvDecoder(self.encoder, in_shape[0], latent_dim, hidden)
@@ -154,7 +175,9 @@ class BasicBlock(nn.Module):
 class ResNet(nn.Module):
     """CIFAR-style ResNet (3x3 stem, no stem pooling); blocks=(2, 2, 2, 2), width=64 is ResNet-18."""
 
-    def __init__(self, in_shape: tuple[int, int, int], n_classes: int, blocks: tuple[int, ...] = (2, 2, 2, 2), width: int = 64):
+    def __init__(
+        self, in_shape: tuple[int, int, int], n_classes: int, blocks: tuple[int, ...] = (2, 2, 2, 2), width: int = 64
+    ):
         super().__init__()
         c, h, _ = in_shape
         self.stem = nn.Sequential(nn.Conv2d(c, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())

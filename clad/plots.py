@@ -4,6 +4,7 @@ scenario, a baseline's mean as a dashed line), ROC curves of every method on one
 the runs' scores.npz) and a 2-D t-SNE of CLAD's latent codes coloured by pseudo-label and by
 hidden class (from the codes.npz of a run with detector.save_codes=true).
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -27,8 +28,9 @@ def _save(fig: Figure, path: Path, caption: str) -> list[Path]:
     return written
 
 
-def plot_ablation(runs: pd.DataFrame, x: str, metric: str, hue: list[str], path: Path, caption: str = "",
-                  baseline: str | None = None) -> list[Path]:
+def plot_ablation(
+    runs: pd.DataFrame, x: str, metric: str, hue: list[str], path: Path, caption: str = "", baseline: str | None = None
+) -> list[Path]:
     """metric (mean ± std over seeds) against a config column, one line per `hue` cell; with
     `baseline` (a detector in the same runs, e.g. deepsvdd), its mean per `hue` cell as a dashed line."""
     ok = runs[runs["status"] == "ok"]
@@ -39,7 +41,9 @@ def plot_ablation(runs: pd.DataFrame, x: str, metric: str, hue: list[str], path:
     for key, group in ok.groupby(hue, dropna=False):
         stats = group.groupby(x)[metric].agg(["mean", "std"]).sort_index()
         label = " / ".join(map(str, key if isinstance(key, tuple) else (key,)))
-        line = ax.errorbar(stats.index.astype(float), stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label)
+        line = ax.errorbar(
+            stats.index.astype(float), stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label
+        )
         if baseline and "split" in group:  # the baseline's mean over its runs of the same scenario(s)
             ref = base[base["split"].isin(set(group["split"]))][metric]
             if len(ref):
@@ -64,7 +68,11 @@ def plot_roc(runs: pd.DataFrame, path: Path, caption: str = "") -> list[Path]:
         first = group.sort_values("seed", key=lambda s: pd.to_numeric(s, errors="coerce")).iloc[0]
         with np.load(Path(first["run_dir"]) / "scores.npz") as f:
             fpr, tpr, _ = roc_curve(f["label"], f["score"])
-        ax.plot(fpr, tpr, label=f"{detector}: AUROC {100 * group['auroc'].mean():.1f} (seed {first['seed']} shown, {len(group)} seeds)")
+        ax.plot(
+            fpr,
+            tpr,
+            label=f"{detector}: AUROC {100 * group['auroc'].mean():.1f} (seed {first['seed']} shown, {len(group)} seeds)",
+        )
     ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=1)
     ax.set_xlabel("false positive rate (normal images flagged)")
     ax.set_ylabel("true positive rate (anomalies flagged)")
@@ -82,7 +90,9 @@ def plot_tsne(codes_file: Path, path: Path, caption: str = "", max_points: int =
     with np.load(codes_file) as f:
         codes, pseudo, hidden = f["codes"], f["pseudo_label"], f["hidden_class"]
     pick = np.random.default_rng(seed).permutation(len(codes))[:max_points]
-    xy = TSNE(n_components=2, init="pca", random_state=seed, perplexity=min(30.0, (len(pick) - 1) / 3)).fit_transform(codes[pick])
+    xy = TSNE(n_components=2, init="pca", random_state=seed, perplexity=min(30.0, (len(pick) - 1) / 3)).fit_transform(
+        codes[pick]
+    )
     fig = Figure(figsize=(11, 5.4))
     for ax, colour, title in zip(fig.subplots(1, 2), (pseudo[pick], hidden[pick]), ("pseudo-label", "hidden class")):
         points = ax.scatter(xy[:, 0], xy[:, 1], c=colour, cmap="tab20", s=3)

@@ -7,6 +7,7 @@ cell is the requested columns plus every config value that differs between the r
 (except the seed and paths), the same run is never counted twice, a repeated seed is flagged, and
 cells whose runs all failed stay in the table. Numbers stay numeric; "mean ± std" is only rendered.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,11 +60,15 @@ def load_runs(*roots: str | Path) -> pd.DataFrame:
         for path in sorted(Path(root).rglob("metrics.json")):
             folder = path.parent.resolve()
             if folder in seen:
-                raise ValueError(f"run {path.parent} is reached twice (roots {seen[folder]} and {root} overlap); pass each sweep folder once")
+                raise ValueError(
+                    f"run {path.parent} is reached twice (roots {seen[folder]} and {root} overlap); pass each sweep folder once"
+                )
             seen[folder] = root
             row = _read_record(path)
             if row.get("run_id") in ids:
-                raise ValueError(f"runs {ids[row['run_id']]} and {path.parent} are the same run (run_id {row['run_id']}): a copied folder?")
+                raise ValueError(
+                    f"runs {ids[row['run_id']]} and {path.parent} are the same run (run_id {row['run_id']}): a copied folder?"
+                )
             if row.get("run_id"):
                 ids[row["run_id"]] = path.parent
             config = path.parent / "config.yaml"
@@ -78,9 +83,14 @@ def load_runs(*roots: str | Path) -> pd.DataFrame:
             row["run_dir"] = str(path.parent)
             rows.append(row)
     if not rows:
-        raise FileNotFoundError(f"no metrics.json under {[str(r) for r in roots]}; pass the folder of a `python run.py -m` sweep")
+        raise FileNotFoundError(
+            f"no metrics.json under {[str(r) for r in roots]}; pass the folder of a `python run.py -m` sweep"
+        )
     runs = pd.DataFrame(rows)
-    if "seed" in runs and runs["seed"].map(lambda v: v is None or isinstance(v, int) or (isinstance(v, float) and v != v)).all():
+    if (
+        "seed" in runs
+        and runs["seed"].map(lambda v: v is None or isinstance(v, int) or (isinstance(v, float) and v != v)).all()
+    ):
         runs["seed"] = runs["seed"].astype("Int64")  # a failed record without a seed must not turn 0, 1 into 0.0, 1.0
     runs.attrs["config_columns"] = sorted(config_columns & set(runs.columns))
     return runs
@@ -88,7 +98,9 @@ def load_runs(*roots: str | Path) -> pd.DataFrame:
 
 def _follows(values: pd.Series, seed: pd.Series) -> bool:
     """Whether a config value is the seed in every run (as a number, or as text for a bad seed)."""
-    same_number = pd.to_numeric(values, errors="coerce").astype(float) == pd.to_numeric(seed, errors="coerce").astype(float)
+    same_number = pd.to_numeric(values, errors="coerce").astype(float) == pd.to_numeric(seed, errors="coerce").astype(
+        float
+    )
     return bool((same_number | (values.astype(str) == seed.astype(str))).all())
 
 
@@ -157,13 +169,25 @@ def summarize(runs: pd.DataFrame, by: list[str], metrics: list[str], split_on_va
         table[f"{m}_count"] = table[f"{m}_count"].fillna(0).astype(int)
     seeds = ok.groupby(keys, dropna=False)["seed"].agg(lambda s: " ".join(map(str, sorted(set(s)))))
     table["seeds"] = seeds.reindex(table.index).astype(object).fillna("")
-    repeats = ok.groupby(keys, dropna=False)["seed"].agg(lambda s: " ".join(map(str, sorted(s[s.duplicated()].unique()))))
+    repeats = ok.groupby(keys, dropna=False)["seed"].agg(
+        lambda s: " ".join(map(str, sorted(s[s.duplicated()].unique())))
+    )
     table["repeated_seeds"] = repeats.reindex(table.index).astype(object).fillna("")
     for status in NOT_OK:
-        table[status] = runs[runs["status"] == status].groupby(keys, dropna=False).size().reindex(table.index).fillna(0).astype(int)
+        table[status] = (
+            runs[runs["status"] == status].groupby(keys, dropna=False).size().reindex(table.index).fillna(0).astype(int)
+        )
     if "warnings" in runs:
-        codes = ok["warnings"].fillna("").groupby([ok[k] for k in keys], dropna=False).agg(
-            lambda w: ", ".join(f"{c} ({n})" for c, n in pd.Series([c for s in w for c in s.split(",") if c]).value_counts().items()))
+        codes = (
+            ok["warnings"]
+            .fillna("")
+            .groupby([ok[k] for k in keys], dropna=False)
+            .agg(
+                lambda w: ", ".join(
+                    f"{c} ({n})" for c, n in pd.Series([c for s in w for c in s.split(",") if c]).value_counts().items()
+                )
+            )
+        )
         table["warnings"] = codes.reindex(table.index).fillna("")
     table = table.reset_index()
     if extra:
@@ -172,15 +196,24 @@ def summarize(runs: pd.DataFrame, by: list[str], metrics: list[str], split_on_va
     return table
 
 
+def _seed_list(seeds: set[str]) -> list:
+    """Seeds (kept as text to survive a bad seed) shown as numbers where they are."""
+    return sorted(
+        (int(x) if x.lstrip("-").isdigit() else x for x in seeds), key=lambda v: (isinstance(v, str), str(v).zfill(12))
+    )
+
+
 def _log_problems(table: pd.DataFrame, keys: list[str], ok: pd.DataFrame) -> None:
     all_seeds = set(map(str, ok["seed"]))
     for _, row in table.iterrows():
         cell = tuple(row[k] for k in keys)
         have = set(str(row["seeds"]).split())
         if have != all_seeds:
-            log.warning("cell %s has seeds %s, missing %s", cell, sorted(have), sorted(all_seeds - have))
+            log.warning("cell %s has seeds %s, missing %s", cell, _seed_list(have), _seed_list(all_seeds - have))
         if row["repeated_seeds"]:
-            log.warning("cell %s holds seed(s) %s more than once (the same experiment run twice?)", cell, row["repeated_seeds"])
+            log.warning(
+                "cell %s holds seed(s) %s more than once (the same experiment run twice?)", cell, row["repeated_seeds"]
+            )
         counts = {s: int(row[s]) for s in NOT_OK if row[s]}
         if counts:
             log.warning("cell %s: %s", cell, ", ".join(f"{n} {s}" for s, n in counts.items()))
@@ -193,7 +226,10 @@ def render(table: pd.DataFrame, by: list[str], metrics: list[str], scale: float 
     out = table[cols].copy()
     for m in metrics:
         k = 1.0 if m.endswith("_seconds") else scale
-        out[m] = ["–" if pd.isna(mu) else f"{k * mu:.1f} ± {k * (0 if pd.isna(sd) else sd):.1f}" for mu, sd in zip(table[f"{m}_mean"], table[f"{m}_std"])]
+        out[m] = [
+            "–" if pd.isna(mu) else f"{k * mu:.1f} ± {k * (0 if pd.isna(sd) else sd):.1f}"
+            for mu, sd in zip(table[f"{m}_mean"], table[f"{m}_std"])
+        ]
     out["n"] = table[f"{metrics[0]}_count"].astype(int)
     out["seeds"] = table["seeds"]
     out["not ok"] = [", ".join(f"{int(r[s])} {s}" for s in NOT_OK if r[s]) for _, r in table.iterrows()]
@@ -211,7 +247,12 @@ def log_to_wandb(table: pd.DataFrame, project: str, mode: str, dir: str, images:
 
     run = wandb.init(project=project, mode=mode, dir=dir, job_type="sweep-summary")
     try:
-        run.log({"summary": wandb.Table(dataframe=table), **{f"figures/{Path(p).stem}": wandb.Image(str(p)) for p in images}})
+        run.log(
+            {
+                "summary": wandb.Table(dataframe=table),
+                **{f"figures/{Path(p).stem}": wandb.Image(str(p)) for p in images},
+            }
+        )
     finally:
         run.finish()
 
@@ -255,7 +296,9 @@ def missing_jobs(roots: list[str]) -> dict[str, list[str]]:
             gone = [str(i) for i in range(n) if not (path.parent / str(i)).exists()]  # Hydra makes it as the job starts
             if gone:
                 out[str(path.parent)] = gone
-                log.warning("sweep %s: %d of %d jobs never started (jobs %s)", path.parent, len(gone), n, " ".join(gone))
+                log.warning(
+                    "sweep %s: %d of %d jobs never started (jobs %s)", path.parent, len(gone), n, " ".join(gone)
+                )
     return out
 
 
@@ -281,7 +324,11 @@ def provenance(roots: list[str], runs: pd.DataFrame | None = None) -> str:
     if runs is not None and "data_dir" in runs:
         made += f"data: {', '.join(sorted(set(map(relative_path, runs['data_dir'].dropna()))))} (datasets: {', '.join(sorted(set(runs['dataset'].dropna())))})\n"
     if runs is not None and commits(runs):
-        dirty = " (some with uncommitted changes)" if runs.get("git_dirty", pd.Series(dtype=object)).fillna(False).astype(bool).any() else ""
+        dirty = (
+            " (some with uncommitted changes)"
+            if runs.get("git_dirty", pd.Series(dtype=object)).fillna(False).astype(bool).any()
+            else ""
+        )
         made += f"commits: {', '.join(c[:7] for c in commits(runs))}{dirty}\n"
     return (
         f"{made}"

@@ -12,17 +12,18 @@ From the logits: MSP (Hendrycks and Gimpel 2017), MaxLogit (Hendrycks et al. 202
 on the normal training images alone (no anomalies): KNN (Sun et al. 2022), Mahalanobis (Lee et al.
 2018, pseudo-labels as classes) and ReAct (Sun et al. 2021).
 """
+
 from __future__ import annotations
 
 import logging
 
 import faiss
 import numpy as np
+import torch
+import torch.nn.functional as F
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
-import torch
 from torch import nn
-import torch.nn.functional as F
 
 from clad.base import check_param
 from clad.confidence import max_softmax_anomaly, odin_score
@@ -41,7 +42,8 @@ def _final_linear(model: nn.Module) -> nn.Linear:
     raise TypeError(
         f"penultimate: cannot split {type(net).__name__} into features and a final linear layer; the model "
         "(or the last module of nn.Sequential(norm, net)) needs `fc` (an nn.Linear) or `head` (an "
-        "nn.Sequential ending in an nn.Linear) whose output is the model's output")
+        "nn.Sequential ending in an nn.Linear) whose output is the model's output"
+    )
 
 
 def penultimate(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, nn.Linear]:
@@ -60,16 +62,22 @@ def penultimate(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, nn.Lin
     finally:
         handle.remove()
     if seen.get("logits") is not logits or seen["features"].ndim != 2:
-        raise TypeError(f"penultimate: the final linear layer of {type(model).__name__} must map (n, d) features to "
-                        "the model's output, with nothing after it")
+        raise TypeError(
+            f"penultimate: the final linear layer of {type(model).__name__} must map (n, d) features to "
+            "the model's output, with nothing after it"
+        )
     return seen["features"], head
 
 
 def features_of(model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
     """Penultimate features of many images, `batch_size` at a time, as float32 on the CPU."""
     with torch.no_grad():
-        return torch.cat([penultimate(model, x[i : i + batch_size].to(device))[0].float().cpu()
-                          for i in range(0, len(x), batch_size)])
+        return torch.cat(
+            [
+                penultimate(model, x[i : i + batch_size].to(device))[0].float().cpu()
+                for i in range(0, len(x), batch_size)
+            ]
+        )
 
 
 class Score(BaseEstimator):
@@ -85,8 +93,14 @@ class Score(BaseEstimator):
     def check_params(self) -> None:
         """Raise ValueError naming any parameter out of its range."""
 
-    def setup(self, model: nn.Module, train_x: torch.Tensor, pseudo_labels=None, batch_size: int = 512,
-              device: str | torch.device | None = None) -> "Score":
+    def setup(
+        self,
+        model: nn.Module,
+        train_x: torch.Tensor,
+        pseudo_labels=None,
+        batch_size: int = 512,
+        device: str | torch.device | None = None,
+    ) -> Score:
         """Learn what the score needs from the normal training images `train_x` ((n, c, h, w) in [0, 1],
         on any device; moved to `device`, default the model's, `batch_size` at a time) and their
         pseudo-labels ((n,) ints). A no-op but for the checks when `needs_setup` is False."""
@@ -199,8 +213,10 @@ class ODIN(Score):
 def _channel_std(model: nn.Module, channels: int) -> torch.Tensor:
     std = getattr(model[0], "std", None) if isinstance(model, nn.Sequential) and len(model) else None
     if not isinstance(std, torch.Tensor) or std.numel() not in (1, channels):
-        raise TypeError(f"ODIN: eps_space='normalized' needs the per-channel std of the input ({channels} channels) as "
-                        "model[0].std, with model = nn.Sequential(Standardize, net); use eps_space='pixel' otherwise")
+        raise TypeError(
+            f"ODIN: eps_space='normalized' needs the per-channel std of the input ({channels} channels) as "
+            "model[0].std, with model = nn.Sequential(Standardize, net); use eps_space='pixel' otherwise"
+        )
     return std.flatten()
 
 
@@ -220,7 +236,12 @@ class KNN(Score):
     def _setup(self, model, train_x, pseudo_labels, batch_size, device):
         bank = F.normalize(features_of(model, train_x, batch_size, device), dim=1).numpy()
         if self.k > len(bank):
-            log.warning("KNN: k=%d > %d training images; using the farthest training feature (k=%d)", self.k, len(bank), len(bank))
+            log.warning(
+                "KNN: k=%d > %d training images; using the farthest training feature (k=%d)",
+                self.k,
+                len(bank),
+                len(bank),
+            )
         self.index_ = faiss.IndexFlatL2(bank.shape[1])
         self.index_.add(np.ascontiguousarray(bank))
 
@@ -252,8 +273,10 @@ class Mahalanobis(Score):
 
     def _setup(self, model, train_x, pseudo_labels, batch_size, device):
         if pseudo_labels is None or len(pseudo_labels) != len(train_x):
-            raise ValueError(f"Mahalanobis: setup needs one pseudo-label per training image ({len(train_x)}); "
-                             f"got {None if pseudo_labels is None else len(pseudo_labels)}")
+            raise ValueError(
+                f"Mahalanobis: setup needs one pseudo-label per training image ({len(train_x)}); "
+                f"got {None if pseudo_labels is None else len(pseudo_labels)}"
+            )
         f = features_of(model, train_x, batch_size, device).double()
         self.classes_, which = torch.unique(torch.as_tensor(pseudo_labels).long().cpu(), return_inverse=True)
         counts = torch.bincount(which, minlength=len(self.classes_)).double()
@@ -298,8 +321,13 @@ class ReAct(Score):
 
 
 SCORES: dict[str, type[Score]] = {
-    "msp": MSP, "maxlogit": MaxLogit, "energy": Energy, "odin": ODIN,
-    "knn": KNN, "mahalanobis": Mahalanobis, "react": ReAct,
+    "msp": MSP,
+    "maxlogit": MaxLogit,
+    "energy": Energy,
+    "odin": ODIN,
+    "knn": KNN,
+    "mahalanobis": Mahalanobis,
+    "react": ReAct,
 }
 
 

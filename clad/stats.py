@@ -9,6 +9,7 @@ Friedman test, pairwise Wilcoxon signed-rank tests against a reference with Holm
 and the Nemenyi critical difference with its diagram. A `scores` table has one row per block,
 one column per method, AUROC values.
 """
+
 from __future__ import annotations
 
 import logging
@@ -90,7 +91,11 @@ def _complete_blocks(scores: pd.DataFrame) -> pd.DataFrame:
     """The blocks (rows) with a value for every method; says how many were dropped."""
     complete = scores.dropna(axis=0, how="any")
     if len(complete) < len(scores):
-        log.warning("dropped %d of %d blocks with a missing value (a method failed there)", len(scores) - len(complete), len(scores))
+        log.warning(
+            "dropped %d of %d blocks with a missing value (a method failed there)",
+            len(scores) - len(complete),
+            len(scores),
+        )
     if complete.empty:
         raise ValueError("no block has a value for every method")
     return complete
@@ -116,7 +121,12 @@ def friedman(scores: pd.DataFrame) -> dict:
     if (complete.nunique(axis=1) == 1).all():
         return {"statistic": 0.0, "p": 1.0, "n_blocks": n_blocks, "n_methods": n_methods}
     result = stats.friedmanchisquare(*(complete[c].to_numpy(dtype=float) for c in complete.columns))
-    return {"statistic": float(result.statistic), "p": float(result.pvalue), "n_blocks": n_blocks, "n_methods": n_methods}
+    return {
+        "statistic": float(result.statistic),
+        "p": float(result.pvalue),
+        "n_blocks": n_blocks,
+        "n_methods": n_methods,
+    }
 
 
 def wilcoxon_holm(scores: pd.DataFrame, reference: str, alpha: float = 0.05) -> pd.DataFrame:
@@ -140,7 +150,9 @@ def wilcoxon_holm(scores: pd.DataFrame, reference: str, alpha: float = 0.05) -> 
         else:
             result = stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided")
             statistic, p = float(result.statistic), float(result.pvalue)
-        rows.append({"method": other, "n_blocks": d.size, "median_diff": float(np.median(d)), "statistic": statistic, "p": p})
+        rows.append(
+            {"method": other, "n_blocks": d.size, "median_diff": float(np.median(d)), "statistic": statistic, "p": p}
+        )
     table = pd.DataFrame(rows).set_index("method")
     table["p_holm"] = holm(table["p"].to_numpy())
     table["significant"] = table["p_holm"] < alpha
@@ -164,7 +176,7 @@ def cd_groups(ranks: pd.Series, cd: float) -> list[list[str]]:
     for i in range(len(r)):
         end = int(np.searchsorted(values, values[i] + cd, side="left")) - 1  # last j with r_j - r_i < cd
         if end > i and end > last_end:
-            groups.append(list(r.index[i:end + 1]))
+            groups.append(list(r.index[i : end + 1]))
             last_end = end
     return groups
 
@@ -181,7 +193,10 @@ def plot_cd_diagram(ranks: pd.Series, cd: float, path, caption: str = "") -> lis
     r, k = ranks.sort_values(), len(ranks)
     groups = cd_groups(r, cd)
     n_left = math.ceil(k / 2)
-    x = lambda rank: 0.25 + 0.5 * (rank - 1) / (k - 1)  # rank -> figure-width fraction
+
+    def x(rank):
+        return 0.25 + 0.5 * (rank - 1) / (k - 1)  # rank -> figure-width fraction
+
     y_axis, y_rows = 0.8, 1.0 + 0.1 * len(groups)  # in inches from the top
     height = y_rows + 0.25 * n_left + 0.3 + (0.2 if caption else 0)
     fig = Figure(figsize=(7, height))
@@ -207,7 +222,14 @@ def plot_cd_diagram(ranks: pd.Series, cd: float, path, caption: str = "") -> lis
         y = y_rows + 0.25 * (i if left else k - 1 - i)
         x_text = 0.2 if left else 0.8
         ax.plot([x(rank), x(rank), x_text], [y_axis, y, y], **line)
-        ax.text(x_text + (-0.01 if left else 0.01), y, f"{name} ({rank:.2f})", ha="right" if left else "left", va="center", fontsize=8)
+        ax.text(
+            x_text + (-0.01 if left else 0.01),
+            y,
+            f"{name} ({rank:.2f})",
+            ha="right" if left else "left",
+            va="center",
+            fontsize=8,
+        )
     if caption:
         fig.text(0.01, 0.01, caption, ha="left", va="bottom", fontsize=5, color="dimgray", wrap=True)
     path = Path(path)
@@ -259,12 +281,30 @@ def delong_against(runs: pd.DataFrame, reference: str, by: list[str]) -> pd.Data
                 continue
             common, i_ref, i_other = np.intersect1d(ref[0], other[0], return_indices=True)
             if len(common) < max(len(ref[0]), len(other[0])):
-                log.warning("cell %s: %s and %s share %d of %d and %d test images; comparing those", cell, reference, run["detector"], len(common), len(ref[0]), len(other[0]))
+                log.warning(
+                    "cell %s: %s and %s share %d of %d and %d test images; comparing those",
+                    cell,
+                    reference,
+                    run["detector"],
+                    len(common),
+                    len(ref[0]),
+                    len(other[0]),
+                )
             if not np.array_equal(ref[1][i_ref], other[1][i_other]):
-                raise ValueError(f"cell {cell}: {reference} ({ref[0].size} images) and {run['detector']} disagree on the labels of the same test images")
+                raise ValueError(
+                    f"cell {cell}: {reference} ({ref[0].size} images) and {run['detector']} disagree on the labels of the same test images"
+                )
             result = delong_test(ref[1][i_ref], ref[2][i_ref], other[2][i_other])
-            rows.append({**cell, "reference": reference, "detector": run["detector"], "n": len(common),
-                         "auroc_ref": result["auroc_a"], "auroc_other": result["auroc_b"],
-                         **{k: result[k] for k in ("diff", "se", "z", "p")}})
+            rows.append(
+                {
+                    **cell,
+                    "reference": reference,
+                    "detector": run["detector"],
+                    "n": len(common),
+                    "auroc_ref": result["auroc_a"],
+                    "auroc_other": result["auroc_b"],
+                    **{k: result[k] for k in ("diff", "se", "z", "p")},
+                }
+            )
     columns = [*keys, "reference", "detector", "n", "auroc_ref", "auroc_other", "diff", "se", "z", "p"]
     return pd.DataFrame(rows, columns=columns)

@@ -4,6 +4,7 @@ cell, failed runs counted; as Markdown and LaTeX, optionally beside the paper's 
 (`paper_auroc.csv`, Park et al. 2021, Tables 1-4). Also AUROC per anomaly class and per hidden
 normal class, recomputed from each run's scores.npz.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +17,14 @@ from sklearn.metrics import roc_auc_score
 log = logging.getLogger(__name__)
 
 PAPER_CSV = Path(__file__).with_name("paper_auroc.csv")
-PAPER_METHODS = {"clad": "CLAD", "deepsvdd": "DeepSVDD", "ocsvm": "OCSVM", "svdd": "SVDD", "ocnn": "OCNN", "occnn": "OCCNN"}
+PAPER_METHODS = {
+    "clad": "CLAD",
+    "deepsvdd": "DeepSVDD",
+    "ocsvm": "OCSVM",
+    "svdd": "SVDD",
+    "ocnn": "OCNN",
+    "occnn": "OCCNN",
+}
 
 
 def scenario(row: pd.Series) -> str:
@@ -24,7 +32,7 @@ def scenario(row: pd.Series) -> str:
     split, dataset = str(row["split"]), str(row["dataset"])
     if split == "one_class":
         return f"one_class_{row.get('split.normal_class')}"
-    return split[len(dataset) + 1:].upper() if split.startswith(f"{dataset}_") else split
+    return split[len(dataset) + 1 :].upper() if split.startswith(f"{dataset}_") else split
 
 
 def paper_numbers(path: Path = PAPER_CSV) -> dict[tuple[str, str, str], float]:
@@ -42,8 +50,13 @@ def method_label(row: pd.Series) -> str:
     return f"{row['detector']} ({variant})" if isinstance(variant, str) and variant else str(row["detector"])
 
 
-def wide_table(summary: pd.DataFrame, metric: str = "auroc", paper: dict | None = None, scale: float = 100.0,
-               significant: set[tuple[str, str, str]] = frozenset()) -> pd.DataFrame:
+def wide_table(
+    summary: pd.DataFrame,
+    metric: str = "auroc",
+    paper: dict | None = None,
+    scale: float = 100.0,
+    significant: set[tuple[str, str, str]] = frozenset(),
+) -> pd.DataFrame:
     """One row per method, one column per (dataset, scenario), each cell a dict of the numbers
     (mean, std, n, failed, paper, and whether the reference differs from it significantly: the
     (dataset, split, detector) triples of `significant`); `render_markdown`/`render_latex` turn it into text."""
@@ -59,10 +72,16 @@ def wide_table(summary: pd.DataFrame, metric: str = "auroc", paper: dict | None 
         not_ok = int(sum(r.get(s, 0) for s in ("failed", "killed", "stale", "corrupt")))
         ref = (paper or {}).get((dataset, name, PAPER_METHODS.get(str(r["detector"]), "")))
         found[(r["method"], r["column"])] = {
-            "mean": scale * r[f"{metric}_mean"], "std": scale * r[f"{metric}_std"], "n": int(r[f"{metric}_count"]),
-            "failed": not_ok, "paper": ref, "significant": (r["dataset"], r["split"], r["detector"]) in significant,
+            "mean": scale * r[f"{metric}_mean"],
+            "std": scale * r[f"{metric}_std"],
+            "n": int(r[f"{metric}_count"]),
+            "failed": not_ok,
+            "paper": ref,
+            "significant": (r["dataset"], r["split"], r["detector"]) in significant,
         }
-    return pd.DataFrame([[found.get((m, c)) for c in columns] for m in methods], index=methods, columns=columns, dtype=object)
+    return pd.DataFrame(
+        [[found.get((m, c)) for c in columns] for m in methods], index=methods, columns=columns, dtype=object
+    )
 
 
 def _means(cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -95,7 +114,11 @@ def render_markdown(cells: pd.DataFrame, paper: bool = False) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method in cells.index:
         row = [_cell(cells.loc[method, c], best[c], ("**", "**"), paper) for c in cells.columns]
-        lines.append(f"| {method} | " + " | ".join(row) + f" | {'–' if pd.isna(row_mean[method]) else f'{row_mean[method]:.1f}'} |")
+        lines.append(
+            f"| {method} | "
+            + " | ".join(row)
+            + f" | {'–' if pd.isna(row_mean[method]) else f'{row_mean[method]:.1f}'} |"
+        )
     note = "\n\nCells: mean ± std over seeds (number of successful seeds); best of each column in bold."
     if any(isinstance(c, dict) and c.get("significant") for c in cells.to_numpy().ravel()):
         note += " †: the reference method's AUROC differs from this one's in every seed (DeLong, p < 0.05)."
@@ -105,7 +128,15 @@ def render_markdown(cells: pd.DataFrame, paper: bool = False) -> str:
 
 
 def _tex(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"), ("±", r"$\pm$"), ("†", r"$^\dagger$")):
+    for a, b in (
+        ("\\", r"\textbackslash{}"),
+        ("_", r"\_"),
+        ("%", r"\%"),
+        ("&", r"\&"),
+        ("#", r"\#"),
+        ("±", r"$\pm$"),
+        ("†", r"$^\dagger$"),
+    ):
         text = text.replace(a, b)
     return text
 
@@ -114,10 +145,22 @@ def render_latex(cells: pd.DataFrame, paper: bool = False) -> str:
     """A booktabs tabular with the same cells as the Markdown (escaped for LaTeX)."""
     mean, best, row_mean = _means(cells)
     head = ["method", *cells.columns, "mean"]
-    lines = [r"\begin{tabular}{l" + "c" * (len(head) - 1) + "}", r"\toprule", " & ".join(_tex(h) for h in head) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{tabular}{l" + "c" * (len(head) - 1) + "}",
+        r"\toprule",
+        " & ".join(_tex(h) for h in head) + r" \\",
+        r"\midrule",
+    ]
     for method in cells.index:
-        row = [_tex(_cell(cells.loc[method, c], best[c], ("\0", "\1"), paper)).replace("\0", r"\textbf{").replace("\1", "}") for c in cells.columns]
-        lines.append(" & ".join([_tex(method), *row, "–" if pd.isna(row_mean[method]) else f"{row_mean[method]:.1f}"]) + r" \\")
+        row = [
+            _tex(_cell(cells.loc[method, c], best[c], ("\0", "\1"), paper))
+            .replace("\0", r"\textbf{")
+            .replace("\1", "}")
+            for c in cells.columns
+        ]
+        lines.append(
+            " & ".join([_tex(method), *row, "–" if pd.isna(row_mean[method]) else f"{row_mean[method]:.1f}"]) + r" \\"
+        )
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
@@ -138,11 +181,21 @@ def per_class_auroc(runs: pd.DataFrame) -> pd.DataFrame:
             for c in np.unique(cls[own]):
                 pick = (own & (cls == c)) | other
                 auroc = roc_auc_score(label[pick], score[pick])
-                rows.append({**base, "kind": kind, "class": int(c), "n_class": int((own & (cls == c)).sum()), "auroc": float(auroc)})
+                rows.append(
+                    {
+                        **base,
+                        "kind": kind,
+                        "class": int(c),
+                        "n_class": int((own & (cls == c)).sum()),
+                        "auroc": float(auroc),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def compare_methods(runs: pd.DataFrame, reference: str, out_dir: Path, caption: str = "", alpha: float = 0.05) -> tuple[str, pd.DataFrame]:
+def compare_methods(
+    runs: pd.DataFrame, reference: str, out_dir: Path, caption: str = "", alpha: float = 0.05
+) -> tuple[str, pd.DataFrame]:
     """The statistics beside a table. Per cell and seed: DeLong's test of `reference` against each
     other method on the same test images (out_dir/delong.csv). Pooling every scenario x seed block:
     average ranks, Friedman's test, Wilcoxon signed-rank tests of `reference` against each method
@@ -158,7 +211,9 @@ def compare_methods(runs: pd.DataFrame, reference: str, out_dir: Path, caption: 
     lines = [f"## Statistics: {reference} against the other methods\n"]
     if len(delong):
         delong["significant"] = delong["p"] < alpha
-        per_method = delong.groupby("detector").agg(cells=("p", "size"), significant=("significant", "sum"), mean_diff=("diff", "mean"))
+        per_method = delong.groupby("detector").agg(
+            cells=("p", "size"), significant=("significant", "sum"), mean_diff=("diff", "mean")
+        )
         lines.append(f"DeLong's test per scenario and seed (p < {alpha}; delong.csv), {reference} minus the method:\n")
         lines.append(per_method.assign(mean_diff=lambda d: (100 * d["mean_diff"]).round(2)).to_markdown() + "\n")
     blocks = ok.pivot_table(index=["dataset", "split", "seed"], columns="method", values="auroc", aggfunc="mean")
@@ -172,12 +227,15 @@ def compare_methods(runs: pd.DataFrame, reference: str, out_dir: Path, caption: 
         lines += [
             f"Pooled over {fried['n_blocks']} blocks (scenario x seed with every method; {len(blocks) - len(complete)} incomplete blocks left out):",
             f"Friedman chi2 = {fried['statistic']:.2f}, p = {fried['p']:.3g}; Nemenyi critical difference {cd:.2f} ranks (cd_diagram.png).\n",
-            "Average rank (1 = best):\n", ranks.round(2).to_frame().to_markdown() + "\n",
+            "Average rank (1 = best):\n",
+            ranks.round(2).to_frame().to_markdown() + "\n",
             f"Wilcoxon signed-rank of {reference} against each method over the blocks, Holm-corrected (significant: p_holm < {alpha}):\n",
             wil.round(4).to_markdown() + "\n",
         ]
     else:
-        lines.append(f"Rank tests need >= 3 methods including {reference} and >= 2 complete blocks; found {blocks.shape[1]} methods, {len(complete)} complete blocks.\n")
+        lines.append(
+            f"Rank tests need >= 3 methods including {reference} and >= 2 complete blocks; found {blocks.shape[1]} methods, {len(complete)} complete blocks.\n"
+        )
     return "\n".join(lines), delong
 
 
@@ -192,6 +250,9 @@ def significant_cells(delong: pd.DataFrame, alpha: float = 0.05) -> set[tuple[st
 def failures(runs: pd.DataFrame) -> str:
     """The runs that did not end ok, each with its folder and error, as a Markdown list."""
     bad = runs[runs["status"] != "ok"]
-    lines = [f"- {r.get('detector')} on {r.get('dataset')}/{r.get('split')} seed {r.get('seed')}: **{r['status']}** "
-             f"({r.get('error', '') if isinstance(r.get('error'), str) else 'no error recorded'}) in `{r['run_dir']}`" for _, r in bad.iterrows()]
+    lines = [
+        f"- {r.get('detector')} on {r.get('dataset')}/{r.get('split')} seed {r.get('seed')}: **{r['status']}** "
+        f"({r.get('error', '') if isinstance(r.get('error'), str) else 'no error recorded'}) in `{r['run_dir']}`"
+        for _, r in bad.iterrows()
+    ]
     return ("## Runs that did not end ok\n\n" + "\n".join(lines) + "\n") if lines else ""

@@ -1,6 +1,7 @@
 """Experiment trackers for run.py (none, or Weights & Biases, offline by default so it never needs
 an account or a network), and progress bars. Both listen to the training loop's epoch events
 (`clad.training.listen`), so losses reach W&B and the terminal as they happen."""
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +17,14 @@ MODES = ("offline", "disabled", "online")
 class NullLogger:
     """Keeps nothing: metrics.json and scores.npz are the record."""
 
-    def start(self, config: dict[str, Any], name: str, group: str | None = None, job_type: str | None = None, tags: list[str] | None = None) -> None:
+    def start(
+        self,
+        config: dict[str, Any],
+        name: str,
+        group: str | None = None,
+        job_type: str | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
         pass
 
     def log_epoch(self, event: dict[str, Any]) -> None:
@@ -34,19 +42,38 @@ class WandbLogger:
     (`<stage>/loss` against `<stage>/epoch`), the final metrics as the summary; `group` = the
     scenario, `job_type` = the detector, `tags` from the config."""
 
-    def __init__(self, project: str = "clad-bench", mode: str = "offline", dir: str | None = None, entity: str | None = None):
+    def __init__(
+        self, project: str = "clad-bench", mode: str = "offline", dir: str | None = None, entity: str | None = None
+    ):
         self.project = project
         self.mode = mode
         self.dir = dir
         self.entity = entity
 
-    def start(self, config: dict[str, Any], name: str, group: str | None = None, job_type: str | None = None, tags: list[str] | None = None) -> None:
+    def start(
+        self,
+        config: dict[str, Any],
+        name: str,
+        group: str | None = None,
+        job_type: str | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
         if self.mode not in MODES:
             raise ValueError(f"logger.mode must be one of {list(MODES)}; got {self.mode!r}")
         import wandb
 
-        self.run_ = wandb.init(project=self.project, entity=self.entity, mode=self.mode, dir=self.dir, config=config, name=name,
-                               group=group, job_type=job_type, tags=list(tags or []) or None, reinit="finish_previous")
+        self.run_ = wandb.init(
+            project=self.project,
+            entity=self.entity,
+            mode=self.mode,
+            dir=self.dir,
+            config=config,
+            name=name,
+            group=group,
+            job_type=job_type,
+            tags=list(tags or []) or None,
+            reinit="finish_previous",
+        )
         self.stages_: set[str] = set()
 
     def log_epoch(self, event: dict[str, Any]) -> None:

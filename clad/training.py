@@ -4,13 +4,15 @@ neural baselines (no DataLoader: the data already sit in memory, and a seeded ra
 Every finished epoch of any stage is announced to the listeners of `listen(...)` as an event
 {"stage", "epoch", "epochs", "loss"}: run.py logs them to W&B and draws progress bars with it,
 while the detectors know nothing of either."""
+
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,7 +44,9 @@ def announce(stage: str, epoch: int, epochs: int, loss: float, **extra: Any) -> 
         listener({"stage": stage, "epoch": epoch, "epochs": epochs, "loss": loss, **extra})
 
 
-def minibatches(n: int, batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True) -> Iterator[torch.Tensor]:
+def minibatches(
+    n: int, batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True
+) -> Iterator[torch.Tensor]:
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for start in range(0, n, batch_size):
         yield order[start : start + batch_size]
@@ -97,7 +101,9 @@ def fit_epochs(
         raise ValueError(f"{stage}: schedule must be one of {SCHEDULES}; got {schedule!r}")
     epochs = plan_epochs(n, batch_size, epochs, min_steps)
     steps = epochs * math.ceil(n / batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1)) if schedule == "cosine" else None
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1)) if schedule == "cosine" else None
+    )
     history = []
     for epoch in range(epochs):
         model.train()
@@ -123,27 +129,81 @@ def fit_epochs(
     return history
 
 
-def train_autoencoder(ae: nn.Module, X: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float, generator: torch.Generator, stage: str = "autoencoder", min_steps: int = 0, schedule: str = "constant") -> list[float]:
+def train_autoencoder(
+    ae: nn.Module,
+    X: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    generator: torch.Generator,
+    stage: str = "autoencoder",
+    min_steps: int = 0,
+    schedule: str = "constant",
+) -> list[float]:
     """Mean squared reconstruction error with Adam. `X` is the (already standardized) input on `device`."""
     opt = torch.optim.Adam(ae.parameters(), lr=lr, weight_decay=weight_decay)
-    return fit_epochs(ae, lambda idx: ((ae(X[idx]) - X[idx]) ** 2).mean(), len(X), epochs, batch_size, opt, generator, stage, min_steps, schedule)
+    return fit_epochs(
+        ae,
+        lambda idx: ((ae(X[idx]) - X[idx]) ** 2).mean(),
+        len(X),
+        epochs,
+        batch_size,
+        opt,
+        generator,
+        stage,
+        min_steps,
+        schedule,
+    )
 
 
 def train_classifier(
-    model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, lr: float, weight_decay: float,
-    generator: torch.Generator, stage: str = "classifier", min_steps: int = 0, schedule: str = "constant",
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    generator: torch.Generator,
+    stage: str = "classifier",
+    min_steps: int = 0,
+    schedule: str = "constant",
     on_epoch: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Cross-entropy with Adam on (image, label) pairs held on `device`."""
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     ce = nn.CrossEntropyLoss()
-    return fit_epochs(model, lambda idx: ce(model(X[idx]), y[idx]), len(X), epochs, batch_size, opt, generator, stage, min_steps, schedule, on_epoch)
+    return fit_epochs(
+        model,
+        lambda idx: ce(model(X[idx]), y[idx]),
+        len(X),
+        epochs,
+        batch_size,
+        opt,
+        generator,
+        stage,
+        min_steps,
+        schedule,
+        on_epoch,
+    )
 
 
 def pretrain_autoencoder(
-    X: np.ndarray, latent_dim: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
-    device: torch.device, generator: torch.Generator, stage: str = "autoencoder", min_steps: int = 0,
-    channels: tuple[int, ...] = (32, 64, 128), hidden: int = 512, schedule: str = "constant", channels_last: bool = False,
+    X: np.ndarray,
+    latent_dim: int,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    device: torch.device,
+    generator: torch.Generator,
+    stage: str = "autoencoder",
+    min_steps: int = 0,
+    channels: tuple[int, ...] = (32, 64, 128),
+    hidden: int = 512,
+    schedule: str = "constant",
+    channels_last: bool = False,
 ) -> tuple[Standardize, ConvAutoencoder]:
     """CLAD's stage 1, shared with the baselines that build on it: a ConvAutoencoder trained with MSE
     on the normal images standardized with their own statistics. Returns the fitted standardizer
@@ -151,11 +211,15 @@ def pretrain_autoencoder(
     `channels_last` stores the weights NHWC, which oneDNN's CPU convolutions run 1.3-1.5x faster.
     `epochs=0` skips the training (the encoder keeps its random initialisation), with a warning."""
     if epochs == 0:
-        log.warning("%s: 0 epochs: the autoencoder is not trained, its codes come from a randomly initialised encoder", stage)
+        log.warning(
+            "%s: 0 epochs: the autoencoder is not trained, its codes come from a randomly initialised encoder", stage
+        )
     x = torch.from_numpy(X).to(device)
     norm = Standardize.fit(x).to(device)
     ae = ConvAutoencoder(tuple(X.shape[1:]), latent_dim, tuple(channels), hidden).to(device)
     if channels_last:
         ae = ae.to(memory_format=torch.channels_last)
-    ae.loss_history = train_autoencoder(ae, norm(x), epochs, batch_size, lr, weight_decay, generator, stage, min_steps, schedule)
+    ae.loss_history = train_autoencoder(
+        ae, norm(x), epochs, batch_size, lr, weight_decay, generator, stage, min_steps, schedule
+    )
     return norm, ae.eval()

@@ -1,5 +1,6 @@
 """Shared fixtures: the repository's config folder, the real-data root (skips when absent), and a
 composed config shrunk for tests."""
+
 from __future__ import annotations
 
 import os

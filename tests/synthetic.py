@@ -1,5 +1,6 @@
 """Small synthetic image scenarios made in the tests: several hidden normal classes, other
 classes as anomalies."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,12 +10,12 @@ def _patterns(size: int) -> list[np.ndarray]:
     i, j = np.mgrid[:size, :size]
     c = (size - 1) / 2
     return [
-        (i // 2 % 2).astype(float),                                   # horizontal bars
-        (j // 2 % 2).astype(float),                                   # vertical bars
-        ((abs(i - c) < size / 4) & (abs(j - c) < size / 4)) * 1.0,     # centred square
-        ((i + j) // 2 % 2).astype(float),                             # diagonal stripes
-        ((i // 4 + j // 4) % 2).astype(float),                        # checkerboard
-        (abs(np.hypot(i - c, j - c) - size / 3) < 1.5) * 1.0,          # ring
+        (i // 2 % 2).astype(float),  # horizontal bars
+        (j // 2 % 2).astype(float),  # vertical bars
+        ((abs(i - c) < size / 4) & (abs(j - c) < size / 4)) * 1.0,  # centred square
+        ((i + j) // 2 % 2).astype(float),  # diagonal stripes
+        ((i // 4 + j // 4) % 2).astype(float),  # checkerboard
+        (abs(np.hypot(i - c, j - c) - size / 3) < 1.5) * 1.0,  # ring
     ]
 
 

@@ -2,6 +2,7 @@
 (Tax and Duin 2004: with a Gaussian kernel the two are the same problem), the OCSVM adapter's
 single sign flip, Deep SVDD's known failure modes (PyOD's regression tests: scores not constant,
 centre not zero, parameters move), OC-NN's quantile update of r and OC-CNN's probabilities."""
+
 from __future__ import annotations
 
 import logging
@@ -14,14 +15,13 @@ from sklearn.svm import OneClassSVM
 
 from baselines.ae_recon import AEReconstruction
 from baselines.deepsvdd import DeepSVDD
+from baselines.deepsvdd_nets import LeNetEncoder
 from baselines.latent_kmeans import LatentKMeans
-from baselines.ocnn import OCNN
 from baselines.occnn import OCCNN
+from baselines.ocnn import OCNN
 from baselines.ocsvm import OCSVM
 from baselines.svdd import SVDD
-from baselines.deepsvdd_nets import LeNetEncoder
 from tests.test_contract import easy_problem
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -62,7 +62,9 @@ def test_ocsvm_adapter_is_the_negated_sklearn_score(blobs):
     train, test = blobs
     det = OCSVM(nu=0.1, gamma=0.5, eval_batch_size=7, device="cpu").fit(train)
     ref = OneClassSVM(kernel="rbf", nu=0.1, gamma=0.5).fit(train.reshape(len(train), -1).astype(np.float64))
-    np.testing.assert_allclose(det.anomaly_score(test), -ref.decision_function(test.reshape(len(test), -1)), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        det.anomaly_score(test), -ref.decision_function(test.reshape(len(test), -1)), rtol=1e-10, atol=1e-12
+    )
 
 
 def test_kernel_methods_log_their_subsampling(blobs, caplog):
@@ -77,7 +79,9 @@ def test_kernel_methods_log_their_subsampling(blobs, caplog):
 
 @pytest.fixture(scope="module", params=["one-class", "soft-boundary"])
 def deepsvdd(request, easy):
-    det = DeepSVDD(objective=request.param, pretrain_epochs=3, epochs=15, warmup_epochs=2, batch_size=50, lr=1e-3, device="cpu").fit(easy[0])
+    det = DeepSVDD(
+        objective=request.param, pretrain_epochs=3, epochs=15, warmup_epochs=2, batch_size=50, lr=1e-3, device="cpu"
+    ).fit(easy[0])
     return det, det.anomaly_score(easy[1])
 
 
@@ -139,7 +143,9 @@ def test_reference_detectors_match_hand_computation(easy):
     ae = AEReconstruction(pretrain_epochs=1, device="cpu").fit(train)
     with torch.inference_mode():
         xs = ae.norm_(torch.from_numpy(test))
-        np.testing.assert_allclose(ae.anomaly_score(test), ((ae.ae_(xs) - xs) ** 2).mean(dim=(1, 2, 3)).numpy(), rtol=1e-5)
+        np.testing.assert_allclose(
+            ae.anomaly_score(test), ((ae.ae_(xs) - xs) ** 2).mean(dim=(1, 2, 3)).numpy(), rtol=1e-5
+        )
     km = LatentKMeans(n_clusters=3, pretrain_epochs=1, device="cpu").fit(train)
     codes = km._codes(test).numpy()
     d2 = ((codes[:, None, :] - km.centroids_.numpy()[None]) ** 2).sum(-1).min(1)

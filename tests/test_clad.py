@@ -1,4 +1,5 @@
 """CLAD and its stages on an easy synthetic latent multi-class scenario it never sees labels of."""
+
 import numpy as np
 import pytest
 import torch
@@ -90,7 +91,17 @@ def test_min_steps_adds_epochs_on_small_training_sets():
     w = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([w], lr=0.1)
     loss = lambda idx: ((w - 1.0) ** 2).sum()  # noqa: E731
-    history = fit_epochs(torch.nn.Linear(1, 1), loss, n=10, epochs=1, batch_size=5, optimizer=opt, generator=torch.Generator(), stage="t", min_steps=7)
+    history = fit_epochs(
+        torch.nn.Linear(1, 1),
+        loss,
+        n=10,
+        epochs=1,
+        batch_size=5,
+        optimizer=opt,
+        generator=torch.Generator(),
+        stage="t",
+        min_steps=7,
+    )
     assert len(history) == 4  # 2 steps per epoch -> ceil(7 / 2) epochs
     assert len(fit_epochs(torch.nn.Linear(1, 1), loss, 10, 6, 5, opt, torch.Generator(), "t", min_steps=7)) == 6
 

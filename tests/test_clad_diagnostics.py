@@ -1,5 +1,6 @@
 """CLAD's instrumentation and convergence rule (issue 7), and CLAD as composed from conf/ with its
 real defaults on the synthetic latent multi-class scenario."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ import pytest
 from hydra.utils import instantiate
 
 from clad.detector import CLAD, MIN_CLUSTER_SHARE, MIN_HOLDOUT_ACCURACY, check_convergence
-from clad.metrics import auroc, pseudo_label_agreement
 from clad.experiment import fit_diagnostics, run
+from clad.metrics import auroc, pseudo_label_agreement
 from tests.conftest import compose_cfg
 from tests.synthetic import latent_multiclass
 
@@ -25,7 +26,9 @@ def scenario():
 def composed_clad(tmp_path_factory, one_thread):
     """CLAD exactly as `python run.py detector=clad budget=smoke` builds it, with 3 clusters for the
     3 hidden classes (k is the one setting a user picks per scenario in this test)."""
-    cfg = compose_cfg(tmp_path_factory.mktemp("cfg"), "detector=clad", "budget=smoke", "device=cpu", "detector.n_clusters=3")
+    cfg = compose_cfg(
+        tmp_path_factory.mktemp("cfg"), "detector=clad", "budget=smoke", "device=cpu", "detector.n_clusters=3"
+    )
     return instantiate(cfg.detector, _convert_="all")
 
 
@@ -76,7 +79,9 @@ def test_an_undertrained_run_says_so(scenario, one_thread, caplog):
     assert "CLAD did not converge" in caplog.text
 
 
-@pytest.mark.parametrize("bad, message", [(dict(schedule="step"), "schedule must be one of"), (dict(holdout=0.7), "holdout must be in")])
+@pytest.mark.parametrize(
+    "bad, message", [(dict(schedule="step"), "schedule must be one of"), (dict(holdout=0.7), "holdout must be in")]
+)
 def test_bad_training_settings_fail_before_training(scenario, bad, message):
     with pytest.raises(ValueError, match=message):
         CLAD(n_clusters=3, **bad).fit(scenario[0])
@@ -85,8 +90,19 @@ def test_bad_training_settings_fail_before_training(scenario, bad, message):
 @pytest.mark.slow
 def test_run_writes_flat_diagnostics_and_a_diagnostics_file(tmp_path):
     metrics = run(compose_cfg(tmp_path, "budget=smoke", "device=cpu"))
-    for key in ("cluster_min_share", "cluster_max_share", "ae_final_loss", "ae_steps", "clf_final_loss", "clf_steps",
-                "clf_train_accuracy", "clf_holdout_accuracy", "pseudo_label_nmi", "pseudo_label_ari", "n_warnings"):
+    for key in (
+        "cluster_min_share",
+        "cluster_max_share",
+        "ae_final_loss",
+        "ae_steps",
+        "clf_final_loss",
+        "clf_steps",
+        "clf_train_accuracy",
+        "clf_holdout_accuracy",
+        "pseudo_label_nmi",
+        "pseudo_label_ari",
+        "n_warnings",
+    ):
         assert isinstance(metrics[key], (int, float)), key
     diagnostics = json.loads((tmp_path / "diagnostics.json").read_text())
     assert sum(diagnostics["cluster_sizes"]) == metrics["n_train"]

@@ -1,9 +1,10 @@
 """Confidence scores: batched ODIN equals the per-sample definition, and the eps scaling does what
 clad/confidence.py says."""
+
 import pytest
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from clad.confidence import energy_score, get_scorer, msp_score, odin_perturb, odin_score
 from clad.nets import SmallCNN, Standardize
@@ -12,7 +13,9 @@ from clad.nets import SmallCNN, Standardize
 def _model(seed=0):
     torch.manual_seed(seed)
     x = torch.rand(64, 3, 8, 8)
-    model = nn.Sequential(Standardize(torch.tensor([0.5, 0.4, 0.3]), torch.tensor([0.2, 0.25, 0.3])), SmallCNN((3, 8, 8), 5))
+    model = nn.Sequential(
+        Standardize(torch.tensor([0.5, 0.4, 0.3]), torch.tensor([0.2, 0.25, 0.3])), SmallCNN((3, 8, 8), 5)
+    )
     model.train()
     model(x)  # move BatchNorm statistics away from their initial values
     return model.eval(), torch.rand(16, 3, 8, 8)

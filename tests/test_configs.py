@@ -1,5 +1,6 @@
 """Every option of every config group composes; the default config instantiates; unknown names
 fail with Hydra's list of options."""
+
 from __future__ import annotations
 
 import pytest

@@ -6,6 +6,7 @@ file. What each check catches: a wrong shape or NaN, a missing `return self`, a 
 score, unseeded randomness, a flipped sign (AUROC floor), BatchNorm left in train mode (batch size
 1 vs 64), and a collapsed model (constant scores).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -102,7 +103,9 @@ def test_easy_problem_auroc(fitted, data):
 
 def test_scores_not_all_equal(fitted):
     name, _, _, scores = fitted
-    assert np.std(scores) > 1e-9 * max(1.0, np.abs(scores).max()) and len(np.unique(scores)) > 10, f"{name}: scores collapsed"
+    assert np.std(scores) > 1e-9 * max(1.0, np.abs(scores).max()) and len(np.unique(scores)) > 10, (
+        f"{name}: scores collapsed"
+    )
 
 
 def test_batch_size_one_and_64_agree(fitted, data):

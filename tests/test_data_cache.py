@@ -1,5 +1,6 @@
 """The decoded-image cache: a second load does not decode; a changed source or parameter does; a
 damaged or unwritable cache only warns; parallel builders of one entry leave one whole file."""
+
 from __future__ import annotations
 
 import os
@@ -9,20 +10,24 @@ import numpy as np
 import pytest
 
 from clad.data import cache as cache_mod
-from clad.data.cache import cached, fingerprint
-from clad.data.cifar10 import CLASSES
-from clad.data.cifar10 import load_cifar10
 from clad.data import images
+from clad.data.cache import cached, fingerprint
+from clad.data.cifar10 import CLASSES, load_cifar10
 
 
 def _arrays(seed: int = 0):
-    return {"x": np.random.default_rng(seed).integers(0, 256, (5, 1, 4, 4), dtype=np.uint8), "y": np.arange(5), "classes": np.array(["a", "b"])}
+    return {
+        "x": np.random.default_rng(seed).integers(0, 256, (5, 1, 4, 4), dtype=np.uint8),
+        "y": np.arange(5),
+        "classes": np.array(["a", "b"]),
+    }
 
 
 def _counting_build(counter, seed=0):
     def build():
         counter.append(1)
         return _arrays(seed)
+
     return build
 
 
@@ -77,13 +82,17 @@ def test_unwritable_cache_only_warns(tmp_path, caplog):
 def test_parallel_builders_leave_one_whole_file(tmp_path, monkeypatch):
     barrier = threading.Barrier(4)
     real_save = cache_mod._save_atomic
+
     def slow_save(path, arrays):  # all four write at once
         barrier.wait(timeout=10)
         real_save(path, arrays)
+
     monkeypatch.setattr(cache_mod, "_save_atomic", slow_save)
     results = [None] * 4
+
     def job(i):
         results[i] = cached(tmp_path / "c", "ds", "train", [], {}, lambda: _arrays())
+
     threads = [threading.Thread(target=job, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
@@ -97,11 +106,14 @@ def test_parallel_builders_leave_one_whole_file(tmp_path, monkeypatch):
 
 def test_loader_does_not_decode_twice(tmp_path, monkeypatch):
     from tests.test_data_loaders import write_folder
+
     for part in ("train", "test"):
         write_folder(tmp_path / "cifar10" / part, list(CLASSES), 1, size=32)
     first = load_cifar10(tmp_path, cache_dir=tmp_path / "cache")
+
     def no_decode(*a, **k):
         raise AssertionError("decoded again despite the cache")
+
     monkeypatch.setattr(images, "decode_images", no_decode)
     second = load_cifar10(tmp_path, cache_dir=tmp_path / "cache")
     np.testing.assert_array_equal(first.test_x, second.test_x)

@@ -1,12 +1,12 @@
 """Data that lies gets caught (issue 9, items 5 and 6): class folders in natural order and numbers
 in a split read as folder names, hidden files ignored by the cache key and the decoder, labels
 outside the classes refused with the file named, and Deep SVDD finite on constant images."""
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import pickle
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,7 @@ def write_numbered(root: Path) -> None:
 
 # Natural order, and numbers in a split are folder names.
 
+
 def test_natural_key_orders_digit_runs_by_value():
     assert sorted(["11", "2", "10", "1", "3"], key=natural_key) == NUMBERED
     assert sorted(["cls10", "cls2", "cls1"], key=natural_key) == ["cls1", "cls2", "cls10"]
@@ -65,7 +66,9 @@ def test_a_number_in_a_split_is_a_folder_name_and_the_log_says_which(tmp_path, c
     assert split.normal == (1,) and set(np.unique(split.train_x)) == {2}
     assert "normal classes (id: name) {1: '2'}" in caplog.text
     assert make_split(data, "custom", [10, "11"], val_fraction=0.0).normal == (3, 4)
-    with pytest.raises(ValueError, match=r"split.normal class 4 names no class: the dataset's classes are named by numbers"):
+    with pytest.raises(
+        ValueError, match=r"split.normal class 4 names no class: the dataset's classes are named by numbers"
+    ):
         make_split(data, "custom", [4])
 
 
@@ -80,6 +83,7 @@ def test_numbers_stay_ids_where_class_i_is_named_i():
 
 # Hidden files: not in the cache key, never decoded, never a class.
 
+
 def _add_hidden(folder: Path) -> None:
     (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     (folder / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble, not a PNG")
@@ -92,8 +96,8 @@ def test_hidden_files_are_ignored_by_cache_key_and_decoder(tmp_path):
     clean = load_image_folder(tmp_path, "data", image_size=4, channels=1)
     before = {part: fingerprint([tmp_path / "data" / part]) for part in ("train", "test")}
     for part in ("train", "test"):
-        _add_hidden(tmp_path / "data" / part)            # beside the class folders: .thumbs is no class
-        _add_hidden(tmp_path / "data" / part / "10")     # inside a class folder
+        _add_hidden(tmp_path / "data" / part)  # beside the class folders: .thumbs is no class
+        _add_hidden(tmp_path / "data" / part / "10")  # inside a class folder
     assert {part: fingerprint([tmp_path / "data" / part]) for part in ("train", "test")} == before
     data = load_image_folder(tmp_path, "data", image_size=4, channels=1, cache_dir=tmp_path / "cache")
     assert data.class_names == clean.class_names
@@ -118,13 +122,17 @@ def test_hidden_files_are_skipped_by_tiny_imagenet_and_gtsrb(tmp_path):
 
 # Labels outside the classes name the file they came from.
 
+
 def test_mnist_label_out_of_range_names_the_file(tmp_path):
     write_mnist(tmp_path, n_train=30, n_test=20)
     labels = tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
     raw = bytearray(labels.read_bytes())
     raw[8 + 5] = 12  # the sixth test label: used to drop that image from every split
     labels.write_bytes(bytes(raw))
-    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte holds 1 label\(s\) outside the 10 classes 0..9: values \[12\], the first at position 5"):
+    with pytest.raises(
+        ValueError,
+        match=r"t10k-labels-idx1-ubyte holds 1 label\(s\) outside the 10 classes 0..9: values \[12\], the first at position 5",
+    ):
         load_mnist(tmp_path)
     with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte"):
         load_mnist(tmp_path, cache_dir=tmp_path / "cache")
@@ -139,13 +147,20 @@ def test_cifar10_batch_label_out_of_range_names_the_batches(tmp_path, monkeypatc
         (base / name).write_bytes(pickle.dumps(obj))
         return [name, hashlib.md5((base / name).read_bytes()).hexdigest()]
 
-    train = [dump(f"data_batch_{i}", {"data": rng.integers(0, 256, (10, 3072), dtype=np.uint8), "labels": list(range(10))}) for i in range(1, 6)]
-    test = [dump("test_batch", {"data": rng.integers(0, 256, (10, 3072), dtype=np.uint8), "labels": list(range(9)) + [10]})]
+    train = [
+        dump(f"data_batch_{i}", {"data": rng.integers(0, 256, (10, 3072), dtype=np.uint8), "labels": list(range(10))})
+        for i in range(1, 6)
+    ]
+    test = [
+        dump("test_batch", {"data": rng.integers(0, 256, (10, 3072), dtype=np.uint8), "labels": list(range(9)) + [10]})
+    ]
     name, md5 = dump("batches.meta", {"label_names": list(CIFAR_CLASSES)})
     monkeypatch.setattr(CIFAR10, "train_list", train)
     monkeypatch.setattr(CIFAR10, "test_list", test)
     monkeypatch.setattr(CIFAR10, "meta", {"filename": name, "key": "label_names", "md5": md5})
-    with pytest.raises(ValueError, match=r"cifar-10-batches-py \(test_batch\) holds 1 label\(s\) outside the 10 classes"):
+    with pytest.raises(
+        ValueError, match=r"cifar-10-batches-py \(test_batch\) holds 1 label\(s\) outside the 10 classes"
+    ):
         load_cifar10(tmp_path)
 
 
@@ -157,17 +172,22 @@ def test_gtsrb_classid_out_of_range_names_the_csv(tmp_path):
         write_image(base / "GTSRB" / "Final_Test" / "Images" / f"{c:05d}.ppm", size=8)
         rows.append(f"{c:05d}.ppm;8;8;0;0;8;8;{43 if c == 7 else c}")
     (base / "GT-final_test.csv").write_text("\n".join(rows) + "\n")
-    with pytest.raises(ValueError, match=r"GT-final_test.csv holds 1 label\(s\) outside the 43 classes 0..42: values \[43\]"):
+    with pytest.raises(
+        ValueError, match=r"GT-final_test.csv holds 1 label\(s\) outside the 43 classes 0..42: values \[43\]"
+    ):
         load_gtsrb(tmp_path, image_size=8)
 
 
 def test_a_dataset_refuses_labels_outside_its_classes():
     x = np.zeros((3, 1, 2, 2), np.uint8)
-    with pytest.raises(ValueError, match=r"dataset 'toy': test_y holds 1 label\(s\) outside the 2 classes 0..1: values \[2\]"):
+    with pytest.raises(
+        ValueError, match=r"dataset 'toy': test_y holds 1 label\(s\) outside the 2 classes 0..1: values \[2\]"
+    ):
         ImageDataset("toy", x, np.array([0, 1, 1]), x, np.array([0, 1, 2]), ("a", "b"))
 
 
 # Deep SVDD on constant images (item 6): finite, moderate scores.
+
 
 def test_gcn_leaves_constant_images_at_zero_and_others_as_before():
     rng = np.random.default_rng(0)

@@ -4,6 +4,7 @@ Exact counts come from ../shared/data/README.md (per-class counts) and the paper
 split configs are the real ones. "Trains on" is the normal training pool, which make_split divides
 into train + validation (val_fraction 0.1, per class); with split.val_fraction=0 all of it trains.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,8 +39,16 @@ def _load(loader, root: Path, cache_dir: Path, sub: str):
 
 def split_of(data, name: str, **kw):
     s = OmegaConf.load(CONF / "split" / f"{name}.yaml")
-    return make_split(data, name, list(s.normal), s.universe, kw.get("val_fraction", s.val_fraction), seed=0,
-                      max_train_per_class=kw.get("max_train_per_class"), dataset=s.dataset)
+    return make_split(
+        data,
+        name,
+        list(s.normal),
+        s.universe,
+        kw.get("val_fraction", s.val_fraction),
+        seed=0,
+        max_train_per_class=kw.get("max_train_per_class"),
+        dataset=s.dataset,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +108,14 @@ def test_cifar10_pixels_equal_torchvision_imagefolder(cifar10, data_root):
         assert label == cifar10.test_y[i]
 
 
-GTSRB_SCENARIOS = {"gtsrb_spdl": 8, "gtsrb_inst": 4, "gtsrb_warn": 15, "gtsrb_dirc": 8, "gtsrb_spec": 4, "gtsrb_regn": 4}
+GTSRB_SCENARIOS = {
+    "gtsrb_spdl": 8,
+    "gtsrb_inst": 4,
+    "gtsrb_warn": 15,
+    "gtsrb_dirc": 8,
+    "gtsrb_spec": 4,
+    "gtsrb_regn": 4,
+}
 
 
 def test_gtsrb_subset_counts(gtsrb):

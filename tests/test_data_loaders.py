@@ -1,6 +1,7 @@
 """Unit tests of the real-data loaders on tiny synthetic data sets, written inside each test in every
 supported layout: MNIST raw IDX, CIFAR-10 python batches and image folder, GTSRB official and image
 folder, Tiny-ImageNet, a user's image folder; plus the errors for missing or corrupt data."""
+
 from __future__ import annotations
 
 import hashlib
@@ -72,11 +73,18 @@ def _write_cifar_batches(root: Path, monkeypatch) -> None:
     """Synthetic python batches; torchvision checks MD5s, so point its file lists at ours."""
     base = root / CIFAR10.base_folder
     base.mkdir(parents=True)
+
     def dump(name, obj):
         (base / name).write_bytes(pickle.dumps(obj))
         return [name, hashlib.md5((base / name).read_bytes()).hexdigest()]
-    train = [dump(f"data_batch_{i}", {"data": RNG.integers(0, 256, (10, 3072), dtype=np.uint8), "labels": list(range(10))}) for i in range(1, 6)]
-    test = [dump("test_batch", {"data": RNG.integers(0, 256, (20, 3072), dtype=np.uint8), "labels": list(range(10)) * 2})]
+
+    train = [
+        dump(f"data_batch_{i}", {"data": RNG.integers(0, 256, (10, 3072), dtype=np.uint8), "labels": list(range(10))})
+        for i in range(1, 6)
+    ]
+    test = [
+        dump("test_batch", {"data": RNG.integers(0, 256, (20, 3072), dtype=np.uint8), "labels": list(range(10)) * 2})
+    ]
     name, md5 = dump("batches.meta", {"label_names": list(CIFAR_CLASSES)})
     monkeypatch.setattr(CIFAR10, "train_list", train)
     monkeypatch.setattr(CIFAR10, "test_list", test)
@@ -133,7 +141,12 @@ def test_gtsrb_image_folder_and_unpadded_names(tmp_path):
 
 def write_tiny(root: Path) -> None:
     base = root / "tiny-imagenet-200"
-    words = {"n01": "golden retriever", "n02": "monarch, monarch butterfly, milkweed butterfly", "n03": "fly", "n04": "fly, housefly"}
+    words = {
+        "n01": "golden retriever",
+        "n02": "monarch, monarch butterfly, milkweed butterfly",
+        "n03": "fly",
+        "n04": "fly, housefly",
+    }
     (base / "val" / "images").mkdir(parents=True)
     (base / "wnids.txt").write_text("\n".join(words) + "\n")
     (base / "words.txt").write_text("".join(f"{w}\t{n}\n" for w, n in words.items()) + "n99\tbee\n")
@@ -148,7 +161,9 @@ def write_tiny(root: Path) -> None:
 
 def test_tiny_imagenet_names_to_wordnet_ids(tmp_path):
     write_tiny(tmp_path)
-    data = load_tiny_imagenet(tmp_path, classes=["Monarch Butterfly", "golden retriever", "n03"], image_size=16, cache_dir=tmp_path / "c")
+    data = load_tiny_imagenet(
+        tmp_path, classes=["Monarch Butterfly", "golden retriever", "n03"], image_size=16, cache_dir=tmp_path / "c"
+    )
     assert data.class_names == ("Monarch Butterfly", "golden retriever", "n03")
     assert data.train_x.shape == (9, 3, 16, 16) and data.test_x.shape == (6, 3, 16, 16)
     assert list(np.bincount(data.train_y)) == [3, 3, 3] and list(np.bincount(data.test_y)) == [2, 2, 2]

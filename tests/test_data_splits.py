@@ -1,6 +1,7 @@
 """Split configs: the paper's sixteen scenarios (checked against paper/scenarios.csv), one_class,
 custom and CIFAR-10's five-class splits compose with their dataset; classes by name; a split
 refuses another dataset; run.py's build_data wires budget.max_train_per_class to the split."""
+
 from __future__ import annotations
 
 import csv
@@ -17,11 +18,17 @@ from tests.conftest import CONF, REPO
 SCENARIOS = REPO.parent / "shared" / "paper" / "scenarios.csv"
 # Table 5, copied so the test runs without ../shared; checked against scenarios.csv when present.
 PAPER = {
-    "mnist_cur": [0, 3, 8], "mnist_str": [1, 4, 7], "mnist_mix": [2, 5, 6, 9],
-    "gtsrb_spdl": [0, 1, 2, 3, 4, 5, 7, 8], "gtsrb_inst": [9, 10, 15, 16],
+    "mnist_cur": [0, 3, 8],
+    "mnist_str": [1, 4, 7],
+    "mnist_mix": [2, 5, 6, 9],
+    "gtsrb_spdl": [0, 1, 2, 3, 4, 5, 7, 8],
+    "gtsrb_inst": [9, 10, 15, 16],
     "gtsrb_warn": [11, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31],
-    "gtsrb_dirc": [33, 34, 35, 36, 37, 38, 39, 40], "gtsrb_spec": [12, 13, 14, 17], "gtsrb_regn": [6, 32, 41, 42],
-    "cifar10_thg": [0, 1, 8, 9], "cifar10_liv": [2, 3, 4, 5, 6, 7],
+    "gtsrb_dirc": [33, 34, 35, 36, 37, 38, 39, 40],
+    "gtsrb_spec": [12, 13, 14, 17],
+    "gtsrb_regn": [6, 32, 41, 42],
+    "cifar10_thg": [0, 1, 8, 9],
+    "cifar10_liv": [2, 3, 4, 5, 6, 7],
 }
 TINY = ["tiny_imagenet_anml", "tiny_imagenet_isct", "tiny_imagenet_istm", "tiny_imagenet_strt", "tiny_imagenet_vhcl"]
 
@@ -39,11 +46,17 @@ def test_all_sixteen_scenarios_exist():
 def test_scenarios_match_the_paper():
     for name, normal in PAPER.items():
         s = OmegaConf.load(CONF / "split" / f"{name}.yaml")
-        assert s.name == name and list(s.normal) == normal and s.dataset == name.rsplit("_", 1)[0] and s.universe is None
+        assert (
+            s.name == name and list(s.normal) == normal and s.dataset == name.rsplit("_", 1)[0] and s.universe is None
+        )
     if SCENARIOS.is_file():
         for row in csv.DictReader(SCENARIOS.open()):
             s = OmegaConf.load(CONF / "split" / f"{row['dataset']}_{row['scenario'].lower()}.yaml")
-            want = row["normal_classes"].split("|") if row["dataset"] == "tiny_imagenet" else [int(c) for c in row["normal_classes"].split()]
+            want = (
+                row["normal_classes"].split("|")
+                if row["dataset"] == "tiny_imagenet"
+                else [int(c) for c in row["normal_classes"].split()]
+            )
             assert list(s.normal) == want, row
 
 
@@ -66,10 +79,17 @@ def test_every_split_file_is_well_formed():
         assert OmegaConf.is_missing(s, "normal") or len(s.normal) >= 1, path
 
 
-@pytest.mark.parametrize("dataset,split", [
-    ("digits", "digits_cur"), ("mnist", "mnist_mix"), ("cifar10", "cifar10_c13579"), ("gtsrb", "gtsrb_warn"),
-    ("tiny_imagenet", "tiny_imagenet_vhcl"), ("image_folder", "custom"),
-])
+@pytest.mark.parametrize(
+    "dataset,split",
+    [
+        ("digits", "digits_cur"),
+        ("mnist", "mnist_mix"),
+        ("cifar10", "cifar10_c13579"),
+        ("gtsrb", "gtsrb_warn"),
+        ("tiny_imagenet", "tiny_imagenet_vhcl"),
+        ("image_folder", "custom"),
+    ],
+)
 def test_dataset_and_split_compose(dataset, split):
     extra = ["split.normal=[1,7]"] if split == "custom" else []
     extra += ["dataset.path=x"] if dataset == "image_folder" else []
@@ -90,7 +110,9 @@ def test_classes_by_name_and_bad_names():
     assert s.normal == (1,) and sorted(set(s.test_class)) == [1, 2] and s.test_y.sum() == 10
     with pytest.raises(ValueError, match=r"split 'named': class name 'owl' is unknown.*\['cat', 'dog', 'eel'\]"):
         make_split(_toy(), "named", ["owl"])
-    with pytest.raises(ValueError, match=r"split 'ids': class ids \[7\] are unknown to the dataset; valid class ids are 0..2"):
+    with pytest.raises(
+        ValueError, match=r"split 'ids': class ids \[7\] are unknown to the dataset; valid class ids are 0..2"
+    ):
         make_split(_toy(), "ids", [7])
 
 
@@ -108,8 +130,16 @@ def test_one_class_sweeps_by_normal_class():
 
 def test_build_data_mnist_budget_and_validation(tmp_path):
     from tests.test_data_loaders import write_mnist
+
     write_mnist(tmp_path, n_train=200, n_test=50)
-    cfg = cfg_for("dataset=mnist", "split=mnist_cur", "budget=smoke", "budget.max_train_per_class=8", f"paths.data_dir={tmp_path}", f"paths.cache_dir={tmp_path}/c")
+    cfg = cfg_for(
+        "dataset=mnist",
+        "split=mnist_cur",
+        "budget=smoke",
+        "budget.max_train_per_class=8",
+        f"paths.data_dir={tmp_path}",
+        f"paths.cache_dir={tmp_path}/c",
+    )
     data, split = build_data(cfg)
     assert data.name == "mnist" and len(split.train_x) + len(split.val_x) == 3 * 8
     assert len(split.val_x) == 3 * round(0.1 * 8)  # held out per class, stratified
@@ -121,6 +151,7 @@ def test_build_data_mnist_budget_and_validation(tmp_path):
 def test_tiny_imagenet_scenario_end_to_end(tmp_path):
     """The real config's 40 names resolve through a words.txt written like the official one."""
     from tests.test_data_loaders import write_image
+
     names = list(OmegaConf.load(CONF / "dataset" / "tiny_imagenet.yaml").classes)
     base = tmp_path / "tiny-imagenet-200"
     wnids = [f"n{i:08d}" for i in range(len(names))] + ["n99999999"]
@@ -135,7 +166,17 @@ def test_tiny_imagenet_scenario_end_to_end(tmp_path):
         write_image(base / "val" / "images" / f"val_{i}.JPEG", size=8)
         rows.append(f"val_{i}.JPEG\t{w}\t0\t0\t7\t7")
     (base / "val" / "val_annotations.txt").write_text("\n".join(rows) + "\n")
-    cfg = cfg_for("dataset=tiny_imagenet", "split=tiny_imagenet_anml", "dataset.image_size=8", f"paths.data_dir={tmp_path}", f"paths.cache_dir={tmp_path}/c")
+    cfg = cfg_for(
+        "dataset=tiny_imagenet",
+        "split=tiny_imagenet_anml",
+        "dataset.image_size=8",
+        f"paths.data_dir={tmp_path}",
+        f"paths.cache_dir={tmp_path}/c",
+    )
     data, split = build_data(cfg)
     assert len(data.class_names) == 40 and split.normal == tuple(range(8))
-    assert (len(split.train_x) + len(split.val_x), len(split.test_y), int(split.test_y.sum())) == (16, 40, 32)  # goldfish is outside the universe
+    assert (len(split.train_x) + len(split.val_x), len(split.test_y), int(split.test_y.sum())) == (
+        16,
+        40,
+        32,
+    )  # goldfish is outside the universe

@@ -8,6 +8,7 @@ out-of-range images are refused, decision_function is anomaly_score, calibrate/p
 validation normals, CLAD's fit leaves its settings (DEC included) untouched, and a fitted detector
 refuses a device it was not fitted on.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -149,12 +150,16 @@ def test_a_fit_that_raises_leaves_the_detector_unfitted(data, monkeypatch, refit
     assert not hasattr(det, "threshold_")  # nothing of the earlier fit is left to be mistaken for this one
 
 
-@pytest.mark.parametrize("bad, shown", [
-    (lambda x: (x * 255).astype(np.uint8), "dtype uint8"),
-    (lambda x: (x * 255).astype(np.int64), "dtype int64"),
-    (lambda x: x * 255, "values in"),
-    (lambda x: x - 0.5, "values in"),
-], ids=["uint8", "int64", "float-0-255", "negative"])
+@pytest.mark.parametrize(
+    "bad, shown",
+    [
+        (lambda x: (x * 255).astype(np.uint8), "dtype uint8"),
+        (lambda x: (x * 255).astype(np.int64), "dtype int64"),
+        (lambda x: x * 255, "values in"),
+        (lambda x: x - 0.5, "values in"),
+    ],
+    ids=["uint8", "int64", "float-0-255", "negative"],
+)
 def test_images_must_be_floats_in_the_unit_range(data, bad, shown):
     with pytest.raises(ValueError, match=shown) as err:
         OCSVM(device="cpu").fit(bad(data[0]))

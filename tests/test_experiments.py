@@ -2,6 +2,7 @@
 and keys that exist, and writes to multirun/<name>; the launchers (conf/hydra/launcher/) run a sweep:
 the basic one (and resumes it), joblib in parallel with threads pinned per job, submitit locally, and
 the SLURM config renders a valid sbatch script."""
+
 from __future__ import annotations
 
 import json
@@ -44,9 +45,19 @@ def swept_values(params) -> dict[str, list]:
 
 # ------------------------------------------------------------------------------- (a) every experiment
 def test_the_issue_10_experiments_exist():
-    wanted = {"table1_mnist", "table1_gtsrb", "table2_cifar10", "table2_tiny_imagenet", "table3_mnist_one_class",
-              "table4_cifar10_one_class", "cifar10_five_class", "ablation_clusters", "ablation_latent",
-              "ablation_clusters_digits", "digits_scenarios"}
+    wanted = {
+        "table1_mnist",
+        "table1_gtsrb",
+        "table2_cifar10",
+        "table2_tiny_imagenet",
+        "table3_mnist_one_class",
+        "table4_cifar10_one_class",
+        "cifar10_five_class",
+        "ablation_clusters",
+        "ablation_latent",
+        "ablation_clusters_digits",
+        "digits_scenarios",
+    }
     assert wanted <= set(EXPERIMENTS), sorted(wanted - set(EXPERIMENTS))
 
 
@@ -70,7 +81,9 @@ def test_experiment_is_a_resumable_multirun_of_existing_options(name):
                 path = CONF / key / f"{option}.yaml"
                 assert path.is_file(), f"{name}: {key}={option} has no {path.relative_to(REPO)}"
                 if key == "split":  # a split written for one dataset refuses any other
-                    assert (yaml.safe_load(path.read_text()).get("dataset") or dataset) == dataset, f"{option} is not a {dataset} split"
+                    assert (yaml.safe_load(path.read_text()).get("dataset") or dataset) == dataset, (
+                        f"{option} is not a {dataset} split"
+                    )
         else:  # a config key: it exists, and every value has the type of its default
             default = OmegaConf.select(cfg, key, default=ABSENT)
             assert default is not ABSENT, f"{name}: sweeps {key}, which is not a key of the config"
@@ -126,8 +139,14 @@ def test_slurm_launcher_renders_an_sbatch_script(tmp_path, monkeypatch):
     with pytest.raises(Submitted) as stop:
         launcher.launch([["seed=0"], ["seed=1"]], initial_job_idx=0)
     script = stop.value.args[0]._executor._make_submission_file_text("python -c pass", "0")
-    for line in ("#SBATCH --partition=gpu", "#SBATCH --gpus-per-node=1", "#SBATCH --cpus-per-task=4", "#SBATCH --mem=32GB",
-                 "#SBATCH --time=240", "export OMP_NUM_THREADS=4 MKL_NUM_THREADS=4"):
+    for line in (
+        "#SBATCH --partition=gpu",
+        "#SBATCH --gpus-per-node=1",
+        "#SBATCH --cpus-per-task=4",
+        "#SBATCH --mem=32GB",
+        "#SBATCH --time=240",
+        "export OMP_NUM_THREADS=4 MKL_NUM_THREADS=4",
+    ):
         assert line in script, f"{line!r} not in\n{script}"
     assert "--account" not in script  # null keys are left out
 
@@ -136,8 +155,14 @@ def test_slurm_launcher_renders_an_sbatch_script(tmp_path, monkeypatch):
 # The same two jobs under each launcher: digits_scenarios cut to one scenario and one seed, two
 # detectors, budget=smoke. Sweeper params are overridden on the command line; a value with a comma
 # is quoted for Hydra's parser.
-REDUCED = ["experiment=digits_scenarios", "budget=smoke", "device=cpu", "hydra.sweeper.params.split=digits_cur",
-           "hydra.sweeper.params.seed=0", "+hydra.sweeper.params.detector='clad,ocsvm'"]
+REDUCED = [
+    "experiment=digits_scenarios",
+    "budget=smoke",
+    "device=cpu",
+    "hydra.sweeper.params.split=digits_cur",
+    "hydra.sweeper.params.seed=0",
+    "+hydra.sweeper.params.detector='clad,ocsvm'",
+]
 
 
 def run_sweep(sweep_dir: Path, *overrides: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -187,7 +212,9 @@ def test_reduced_experiment_runs_and_resumes(basic_sweep):
     assert (sweep_dir / "multirun.yaml").is_file() and sorted(p.name for p in sweep_dir.glob("[0-9]*")) == ["0", "1"]
     again = run_sweep(sweep_dir, env=env_with(OMP_NUM_THREADS="1"))  # the same command: both jobs are kept
     assert "already holds this run" in again.stdout + again.stderr
-    assert {d: r["run_id"] for d, r in records(sweep_dir).items()} == {d: basic_sweep[d]["run_id"] for d in ("clad", "ocsvm")}
+    assert {d: r["run_id"] for d, r in records(sweep_dir).items()} == {
+        d: basic_sweep[d]["run_id"] for d in ("clad", "ocsvm")
+    }
 
 
 @pytest.mark.slow
@@ -204,11 +231,15 @@ def test_parallel_launcher_pins_threads_per_job(tmp_path, basic_sweep):
     """No OMP_NUM_THREADS in the environment: loky gives each of the 2 workers cores // 2 threads."""
     from joblib import cpu_count
 
-    run_sweep(tmp_path, "hydra/launcher=parallel", env=env_with(CLAD_JOBS="2", OMP_NUM_THREADS=None, MKL_NUM_THREADS=None))
+    run_sweep(
+        tmp_path, "hydra/launcher=parallel", env=env_with(CLAD_JOBS="2", OMP_NUM_THREADS=None, MKL_NUM_THREADS=None)
+    )
     found = assert_two_ok_jobs(tmp_path)
     threads = max(cpu_count() // 2, 1)
     assert {r["torch_threads"] for r in found.values()} == {threads}
-    assert all(r["pid"] != os.getpid() for r in found.values())  # in loky workers (which one ran a job is loky's choice)
+    assert all(
+        r["pid"] != os.getpid() for r in found.values()
+    )  # in loky workers (which one ran a job is loky's choice)
     assert found["ocsvm"]["auroc"] == basic_sweep["ocsvm"]["auroc"]
     if threads == 1:
         assert found["clad"]["auroc"] == basic_sweep["clad"]["auroc"]

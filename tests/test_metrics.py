@@ -1,4 +1,5 @@
 """Metrics equal values computed by hand on a five-image case (label 1 = anomaly)."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """The README's set-up commands are the ones CI runs."""
+
 from tests.conftest import REPO
 
 

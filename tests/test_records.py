@@ -2,6 +2,7 @@
 failed one retried and another run's folder refused; kills, bad settings and suspect results are
 recorded in metrics.json with the run's provenance. Subprocesses only where a behaviour needs one
 (concurrent starts, signals, multiruns); the rest runs `run(cfg)` in-process."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,13 +44,17 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def _run_py(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """`python run.py ARGS` from `cwd` (Hydra's default folders land there, not in the repository)."""
-    return subprocess.run([sys.executable, RUN_PY, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, RUN_PY, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300
+    )
 
 
 def _write_record(folder: Path, cfg, **record) -> None:
     """A metrics.json of an earlier attempt of `cfg`'s config, as run() would have left it."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "metrics.json").write_text(json.dumps({"config_hash": config_hash(resolved_config(cfg)), "run_id": "earlier", **record}))
+    (folder / "metrics.json").write_text(
+        json.dumps({"config_hash": config_hash(resolved_config(cfg)), "run_id": "earlier", **record})
+    )
 
 
 def _dead_pid() -> int:
@@ -61,7 +66,17 @@ def _dead_pid() -> int:
 # ------------------------------------------------------------------------------------ folders
 @pytest.mark.slow
 def test_two_runs_started_together_get_their_own_folders(tmp_path):
-    procs = [subprocess.Popen([sys.executable, RUN_PY, *FAST], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, RUN_PY, *FAST],
+            cwd=tmp_path,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     logs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], logs
     folders = sorted(path.parent for path in tmp_path.glob("outputs/*/*/metrics.json"))
@@ -116,7 +131,9 @@ def _wait_until_fitting(proc: subprocess.Popen, out: Path, timeout: float = 180)
     """Until the run's record says `running` and its config is written (the signal handlers are
     installed right after), then a moment more."""
     deadline = time.monotonic() + timeout
-    while not ((out / "config.yaml").exists() and (out / "metrics.json").exists() and _record(out)["status"] == "running"):
+    while not (
+        (out / "config.yaml").exists() and (out / "metrics.json").exists() and _record(out)["status"] == "running"
+    ):
         assert proc.poll() is None, f"run.py exited with {proc.returncode} before it started fitting"
         assert time.monotonic() < deadline, "run.py did not start fitting in time"
         time.sleep(0.1)
@@ -128,8 +145,14 @@ def _wait_until_fitting(proc: subprocess.Popen, out: Path, timeout: float = 180)
 def test_a_killed_run_is_recorded_as_killed(tmp_path, signum):
     out = tmp_path / "k"
     # The default budget fits CLAD on the digits for 10+ seconds: time to be killed mid-fit.
-    proc = subprocess.Popen([sys.executable, RUN_PY, "device=cpu", f"hydra.run.dir={out}"], cwd=tmp_path, env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=False)
+    proc = subprocess.Popen(
+        [sys.executable, RUN_PY, "device=cpu", f"hydra.run.dir={out}"],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=False,
+    )
     try:
         _wait_until_fitting(proc, out)
         proc.send_signal(signum)
@@ -240,7 +263,11 @@ def test_the_record_says_where_and_with_what_it_ran(tmp_path):
         assert saved["git_dirty"] is None
     else:
         assert re.fullmatch(r"[0-9a-f]{40}", saved["git_commit"]) and isinstance(saved["git_dirty"], bool)
-    assert (saved["torch_version"], saved["numpy_version"], saved["sklearn_version"]) == (torch.__version__, np.__version__, sklearn.__version__)
+    assert (saved["torch_version"], saved["numpy_version"], saved["sklearn_version"]) == (
+        torch.__version__,
+        np.__version__,
+        sklearn.__version__,
+    )
     assert saved["torch_threads"] == torch.get_num_threads()
     assert (saved["device"], saved["host"], saved["pid"]) == ("cpu", socket.gethostname(), os.getpid())
     assert dt.datetime.fromisoformat(saved["started_at"]) <= dt.datetime.fromisoformat(saved["finished_at"])
@@ -274,7 +301,14 @@ def test_a_healthy_result_has_no_warnings():
 def constant_training_digits(**kwargs) -> ImageDataset:
     """The embedded digits with every training image the same grey square (a collapsed dataset)."""
     d = load_digits(**kwargs)
-    return ImageDataset(name="digits", train_x=np.full_like(d.train_x, 128), train_y=d.train_y, test_x=d.test_x, test_y=d.test_y, class_names=d.class_names)
+    return ImageDataset(
+        name="digits",
+        train_x=np.full_like(d.train_x, 128),
+        train_y=d.train_y,
+        test_x=d.test_x,
+        test_y=d.test_y,
+        class_names=d.class_names,
+    )
 
 
 def test_clad_on_identical_training_images_records_its_warnings(tmp_path):

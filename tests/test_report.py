@@ -1,6 +1,7 @@
 """clad/report.py and sweep.py on run folders written by hand (metrics.json + config.yaml): cells
 never merge different experiments nor count a run twice, failures and suspect runs stay visible,
 and sweep.py refuses bad output arguments before it writes anything."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,15 @@ def _run(folder, seed, nu=0.1, status="ok", auroc=0.9, **record):
     """An OCSVM run folder as clad.experiment leaves it: metrics.json, the resolved config.yaml and,
     for a finished run, scores.npz (four test images)."""
     folder.mkdir(parents=True)
-    metrics = {"dataset": "digits", "split": "digits_cur", "detector": "ocsvm", "seed": seed, "status": status, "run_id": uuid.uuid4().hex[:12], **record}
+    metrics = {
+        "dataset": "digits",
+        "split": "digits_cur",
+        "detector": "ocsvm",
+        "seed": seed,
+        "status": status,
+        "run_id": uuid.uuid4().hex[:12],
+        **record,
+    }
     if status == "ok":
         metrics["auroc"] = auroc
         label, score = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])

@@ -1,4 +1,5 @@
 """run(cfg) in-process: files written, numbers reproducible, bad splits rejected before training."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,21 @@ from clad.experiment import PER_RUN_KEYS, run
 from tests.conftest import compose_cfg
 
 REQUIRED = {
-    "dataset", "split", "detector", "seed", "auroc", "aupr_in", "aupr_out", "fpr95", "detection_error",
-    "n_train", "n_test", "n_test_anomalous", "fit_seconds", "score_seconds", "status",
+    "dataset",
+    "split",
+    "detector",
+    "seed",
+    "auroc",
+    "aupr_in",
+    "aupr_out",
+    "fpr95",
+    "detection_error",
+    "n_train",
+    "n_test",
+    "n_test_anomalous",
+    "fit_seconds",
+    "score_seconds",
+    "status",
 }
 
 
@@ -37,7 +51,9 @@ def test_run_writes_metrics_and_scores(tmp_path):
 def test_same_seed_gives_identical_numbers(tmp_path):
     a = run(_cfg(tmp_path / "a", "seed=3"))
     b = run(_cfg(tmp_path / "b", "seed=3"))
-    assert {k: v for k, v in a.items() if k not in PER_RUN_KEYS} == {k: v for k, v in b.items() if k not in PER_RUN_KEYS}
+    assert {k: v for k, v in a.items() if k not in PER_RUN_KEYS} == {
+        k: v for k, v in b.items() if k not in PER_RUN_KEYS
+    }
 
 
 @pytest.mark.parametrize(
@@ -50,7 +66,7 @@ def test_same_seed_gives_identical_numbers(tmp_path):
 )
 def test_bad_split_fails_before_training(tmp_path, normal, message):
     cfg = _cfg(tmp_path, "split=custom", f"split.normal={normal}")
-    with pytest.raises(ValueError, match=rf"split 'custom': {message}.*valid class ids are 0..9") as err:
+    with pytest.raises(ValueError, match=rf"split 'custom': {message}.*valid class ids are 0..9"):
         run(cfg)
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["status"] == "failed" and "fit_seconds" not in saved

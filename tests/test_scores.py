@@ -1,21 +1,21 @@
 """clad/scores.py: each score against hand-computed values on a 2-feature linear "network", batched
 ODIN against a per-sample loop, feature scores higher far from the training features, the registry
 and the conf/score files, and parameter checks that name the parameter."""
+
 import logging
 import math
 from pathlib import Path
 
+import pytest
+import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
-import pytest
 from sklearn.exceptions import NotFittedError
-import torch
 from torch import nn
 
 from clad.confidence import odin_score
 from clad.nets import ConvEncoder, ResNet, SmallCNN, Standardize
-from clad.scores import (KNN, MSP, ODIN, SCORES, Energy, Mahalanobis, MaxLogit, ReAct, Score, make_score,
-                         penultimate)
+from clad.scores import KNN, MSP, ODIN, SCORES, Energy, Mahalanobis, MaxLogit, ReAct, Score, make_score, penultimate
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "score"
 
@@ -100,8 +100,9 @@ def test_react_clips_then_energy_by_hand():
     assert torch.allclose(half(model, x), torch.tensor(want))
     assert ReAct().setup(model, train).threshold_ == pytest.approx(8.1)
     below = torch.tensor([[1.0, 2.0]])  # under every threshold: ReAct is the energy
-    assert torch.allclose(ReAct(percentile=50.0, temperature=2.0).setup(model, train)(model, below),
-                          Energy(temperature=2.0)(model, below))
+    assert torch.allclose(
+        ReAct(percentile=50.0, temperature=2.0).setup(model, train)(model, below), Energy(temperature=2.0)(model, below)
+    )
 
 
 @pytest.mark.parametrize("eps_space", ["pixel", "normalized"])
@@ -126,10 +127,16 @@ def test_odin_normalized_needs_the_std_on_the_model():
     assert torch.allclose(ODIN(temperature=3.0, epsilon=0.0)(model, x), MSP(temperature=3.0)(model, x))
 
 
-@pytest.mark.parametrize("net", [
-    lambda: SmallCNN((1, 8, 8), 4), lambda: SmallCNN((1, 8, 8), 4, head="avg"),
-    lambda: ResNet((1, 8, 8), 4, blocks=(1, 1), width=8), lambda: ConvEncoder((1, 8, 8), 4, channels=(8, 16), hidden=16),
-], ids=["cnn", "cnn_avg", "resnet", "conv"])
+@pytest.mark.parametrize(
+    "net",
+    [
+        lambda: SmallCNN((1, 8, 8), 4),
+        lambda: SmallCNN((1, 8, 8), 4, head="avg"),
+        lambda: ResNet((1, 8, 8), 4, blocks=(1, 1), width=8),
+        lambda: ConvEncoder((1, 8, 8), 4, channels=(8, 16), hidden=16),
+    ],
+    ids=["cnn", "cnn_avg", "resnet", "conv"],
+)
 def test_penultimate_splits_every_classifier(net):
     torch.manual_seed(0)
     x = torch.rand(5, 1, 8, 8)
@@ -186,13 +193,18 @@ def test_make_score_uses_each_classes_own_defaults():
     assert make_score("odin").temperature == 1000.0 and make_score("knn", k=7).k == 7
     given = ODIN(epsilon=0.002)
     made = make_score(given, temperature=10.0)
-    assert made is not given and given.temperature == 1000.0 and made.get_params() == {
-        "temperature": 10.0, "epsilon": 0.002, "eps_space": "pixel"}
+    assert (
+        made is not given
+        and given.temperature == 1000.0
+        and made.get_params() == {"temperature": 10.0, "epsilon": 0.002, "eps_space": "pixel"}
+    )
     assert type(make_score(ReAct)) is ReAct
 
 
 def test_make_score_errors_name_the_options():
-    with pytest.raises(ValueError, match=r"unknown score 'maha'.*'energy'.*'knn'.*'mahalanobis'.*'msp'.*'odin'.*'react'"):
+    with pytest.raises(
+        ValueError, match=r"unknown score 'maha'.*'energy'.*'knn'.*'mahalanobis'.*'msp'.*'odin'.*'react'"
+    ):
         make_score("maha")
     with pytest.raises(ValueError, match=r"MSP has no parameter epsilon; its parameters: \['temperature'\]"):
         make_score("msp", epsilon=0.1)
@@ -200,20 +212,23 @@ def test_make_score_errors_name_the_options():
         make_score(MSP(), temperature=0.0)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: MSP(temperature=0.0), "MSP: temperature must be > 0; got 0.0"),
-    (lambda: Energy(temperature=-1.0), "Energy: temperature must be > 0"),
-    (lambda: ODIN(temperature=float("nan")), "ODIN: temperature must be > 0"),
-    (lambda: ODIN(epsilon=-0.1), "ODIN: epsilon must be >= 0"),
-    (lambda: ODIN(eps_space="std"), "ODIN: eps_space must be 'pixel' or 'normalized'; got 'std'"),
-    (lambda: KNN(k=0), "KNN: k must be an integer >= 1; got 0"),
-    (lambda: KNN(k=2.5), "KNN: k must be an integer"),
-    (lambda: Mahalanobis(ridge=-1.0), "Mahalanobis: ridge must be >= 0"),
-    (lambda: ReAct(percentile=0.0), r"ReAct: percentile must be in \(0, 100\]; got 0.0"),
-    (lambda: ReAct(percentile=101), r"ReAct: percentile must be in \(0, 100\]; got 101"),
-    (lambda: ReAct(temperature=0), "ReAct: temperature must be > 0"),
-    (lambda: KNN().setup(_toy(), X, batch_size=0), "KNN: batch_size must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: MSP(temperature=0.0), "MSP: temperature must be > 0; got 0.0"),
+        (lambda: Energy(temperature=-1.0), "Energy: temperature must be > 0"),
+        (lambda: ODIN(temperature=float("nan")), "ODIN: temperature must be > 0"),
+        (lambda: ODIN(epsilon=-0.1), "ODIN: epsilon must be >= 0"),
+        (lambda: ODIN(eps_space="std"), "ODIN: eps_space must be 'pixel' or 'normalized'; got 'std'"),
+        (lambda: KNN(k=0), "KNN: k must be an integer >= 1; got 0"),
+        (lambda: KNN(k=2.5), "KNN: k must be an integer"),
+        (lambda: Mahalanobis(ridge=-1.0), "Mahalanobis: ridge must be >= 0"),
+        (lambda: ReAct(percentile=0.0), r"ReAct: percentile must be in \(0, 100\]; got 0.0"),
+        (lambda: ReAct(percentile=101), r"ReAct: percentile must be in \(0, 100\]; got 101"),
+        (lambda: ReAct(temperature=0), "ReAct: temperature must be > 0"),
+        (lambda: KNN().setup(_toy(), X, batch_size=0), "KNN: batch_size must be an integer >= 1"),
+    ],
+)
 def test_bad_parameters_raise_naming_the_parameter(make, message):
     with pytest.raises(ValueError, match=message):
         make()

@@ -1,6 +1,7 @@
 """clad.stats against hand-computed values, scipy and scikit-learn: DeLong's placement values and
 variance (DeLong, DeLong and Clarke-Pearson 1988) against a plain loop, Holm's adjustment, average
 ranks, Friedman, Wilcoxon + Holm and the Nemenyi critical difference (Demšar 2006, Table 5)."""
+
 from __future__ import annotations
 
 import logging
@@ -11,14 +12,27 @@ import pytest
 from scipy import stats as sps
 from sklearn.metrics import roc_auc_score
 
-from clad.stats import (average_ranks, cd_groups, critical_difference, delong_against, delong_test,
-                        delong_variance, friedman, holm, plot_cd_diagram, wilcoxon_holm)
+from clad.stats import (
+    average_ranks,
+    cd_groups,
+    critical_difference,
+    delong_against,
+    delong_test,
+    delong_variance,
+    friedman,
+    holm,
+    plot_cd_diagram,
+    wilcoxon_holm,
+)
 
 
 def loop_components(y, s):
     """Placement values by definition, one pair at a time: psi(x, y) = 1 if x > y, 1/2 if equal."""
     pos, neg = s[y == 1], s[y == 0]
-    psi = lambda a, b: 1.0 if a > b else 0.5 if a == b else 0.0
+
+    def psi(a, b):
+        return 1.0 if a > b else 0.5 if a == b else 0.0
+
     v10 = np.array([sum(psi(x, yy) for yy in neg) / len(neg) for x in pos])
     v01 = np.array([sum(psi(x, yy) for x in pos) / len(pos) for yy in neg])
     return v10, v01
@@ -106,7 +120,9 @@ def test_average_ranks_by_hand(caplog):
     assert list(ranks.index) == ["A", "C", "B"]
     assert ranks.to_dict() == pytest.approx({"A": 1.5, "B": 2.5, "C": 2.0})
     # lower is better: A = (3 + 1.5 + 3) / 3, B = (2 + 1.5 + 1) / 3, C = (1 + 3 + 2) / 3
-    assert average_ranks(scores_3x3(), higher_is_better=False).to_dict() == pytest.approx({"A": 2.5, "B": 1.5, "C": 2.0})
+    assert average_ranks(scores_3x3(), higher_is_better=False).to_dict() == pytest.approx(
+        {"A": 2.5, "B": 1.5, "C": 2.0}
+    )
     with_gap = pd.concat([scores_3x3(), pd.DataFrame({"A": [0.1], "B": [np.nan], "C": [0.2]})], ignore_index=True)
     with caplog.at_level(logging.WARNING, logger="clad.stats"):
         assert average_ranks(with_gap).to_dict() == pytest.approx(ranks.to_dict())
@@ -114,7 +130,9 @@ def test_average_ranks_by_hand(caplog):
 
 
 def test_friedman_equals_scipy():
-    table = pd.DataFrame({"A": [0.9, 0.6, 0.8, 0.7, 0.95], "B": [0.8, 0.6, 0.7, 0.6, 0.9], "C": [0.7, 0.9, 0.75, 0.5, 0.85]})
+    table = pd.DataFrame(
+        {"A": [0.9, 0.6, 0.8, 0.7, 0.95], "B": [0.8, 0.6, 0.7, 0.6, 0.9], "C": [0.7, 0.9, 0.75, 0.5, 0.85]}
+    )
     expected = sps.friedmanchisquare(table["A"], table["B"], table["C"])
     result = friedman(table)
     assert result["statistic"] == pytest.approx(expected.statistic)
@@ -127,12 +145,14 @@ def test_friedman_equals_scipy():
 
 def test_wilcoxon_holm_flags_the_clearly_better_reference_only():
     base = np.linspace(0.6, 0.9, 8)
-    table = pd.DataFrame({
-        "ref": base,
-        "worse": base - np.linspace(0.10, 0.17, 8),  # every difference > 0, distinct: exact p = 2 / 2^8
-        "same": base,  # every difference 0: p = 1, no exception
-        "noise": base + np.array([0.01, -0.02, 0.03, -0.04, 0.05, -0.06, 0.07, -0.08]),
-    })
+    table = pd.DataFrame(
+        {
+            "ref": base,
+            "worse": base - np.linspace(0.10, 0.17, 8),  # every difference > 0, distinct: exact p = 2 / 2^8
+            "same": base,  # every difference 0: p = 1, no exception
+            "noise": base + np.array([0.01, -0.02, 0.03, -0.04, 0.05, -0.06, 0.07, -0.08]),
+        }
+    )
     result = wilcoxon_holm(table, "ref")
     assert list(result.index) == ["worse", "same", "noise"]
     assert result.loc["worse", "p"] == pytest.approx(2 / 2**8)
@@ -170,19 +190,51 @@ def test_delong_against_two_runs(tmp_path, caplog):
     y, a, b = tied_data(4, n=40)
     index = np.arange(100, 140)
     perm = np.random.default_rng(0).permutation(40)  # the other run stored its images in another order
-    runs = pd.DataFrame([
-        {"dataset": "mnist", "detector": "clad", "seed": 0, "status": "ok", "run_dir": write_run(tmp_path / "r1", index, y, a)},
-        {"dataset": "mnist", "detector": "ocsvm", "seed": 0, "status": "ok", "run_dir": write_run(tmp_path / "r2", index[perm], y[perm], b[perm])},
-        {"dataset": "mnist", "detector": "dsvdd", "seed": 0, "status": "failed", "run_dir": str(tmp_path / "r3")},
-        {"dataset": "mnist", "detector": "clad", "seed": 1, "status": "ok", "run_dir": write_run(tmp_path / "r4", index, y, a)},
-        {"dataset": "mnist", "detector": "ocsvm", "seed": 1, "status": "ok", "run_dir": str(tmp_path / "r5")},  # no scores.npz
-    ])
+    runs = pd.DataFrame(
+        [
+            {
+                "dataset": "mnist",
+                "detector": "clad",
+                "seed": 0,
+                "status": "ok",
+                "run_dir": write_run(tmp_path / "r1", index, y, a),
+            },
+            {
+                "dataset": "mnist",
+                "detector": "ocsvm",
+                "seed": 0,
+                "status": "ok",
+                "run_dir": write_run(tmp_path / "r2", index[perm], y[perm], b[perm]),
+            },
+            {"dataset": "mnist", "detector": "dsvdd", "seed": 0, "status": "failed", "run_dir": str(tmp_path / "r3")},
+            {
+                "dataset": "mnist",
+                "detector": "clad",
+                "seed": 1,
+                "status": "ok",
+                "run_dir": write_run(tmp_path / "r4", index, y, a),
+            },
+            {
+                "dataset": "mnist",
+                "detector": "ocsvm",
+                "seed": 1,
+                "status": "ok",
+                "run_dir": str(tmp_path / "r5"),
+            },  # no scores.npz
+        ]
+    )
     with caplog.at_level(logging.WARNING, logger="clad.stats"):
         result = delong_against(runs, "clad", by=["dataset"])
     assert "r5/scores.npz is missing" in caplog.text
     assert len(result) == 1
     row = result.iloc[0]
-    assert (row["dataset"], row["seed"], row["reference"], row["detector"], row["n"]) == ("mnist", 0, "clad", "ocsvm", 40)
+    assert (row["dataset"], row["seed"], row["reference"], row["detector"], row["n"]) == (
+        "mnist",
+        0,
+        "clad",
+        "ocsvm",
+        40,
+    )
     assert row["auroc_ref"] == pytest.approx(roc_auc_score(y, a))
     assert row["auroc_other"] == pytest.approx(roc_auc_score(y, b))
     assert row["p"] == pytest.approx(delong_test(y, a, b)["p"])

@@ -1,4 +1,5 @@
 """sweep.py / clad.report turn multirun folders into tables; a failed job is recorded and the sweep goes on."""
+
 from __future__ import annotations
 
 import json
@@ -52,7 +53,16 @@ def test_no_runs_is_a_clear_error(tmp_path):
 @pytest.mark.slow
 def test_multirun_records_a_failed_job_and_goes_on(tmp_path):
     sweep_dir = tmp_path / "multirun"
-    cmd = [sys.executable, "run.py", "-m", "budget=smoke", "device=cpu", "split=custom", "split.normal=[0,3],[]", f"hydra.sweep.dir={sweep_dir}"]
+    cmd = [
+        sys.executable,
+        "run.py",
+        "-m",
+        "budget=smoke",
+        "device=cpu",
+        "split=custom",
+        "split.normal=[0,3],[]",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0  # a multirun with a failed job says so, after running every job
     assert (sweep_dir / "0" / "scores.npz").exists()
@@ -65,4 +75,7 @@ def test_multirun_records_a_failed_job_and_goes_on(tmp_path):
     failed = runs[runs["status"] == "failed"].iloc[0]
     assert "normal classes are empty" in failed["error"]
     header = (out / "table.md").read_text()
-    assert "runs made by: python run.py -m budget=smoke device=cpu split=custom" in header and "table made by: python" in header
+    assert (
+        "runs made by: python run.py -m budget=smoke device=cpu split=custom" in header
+        and "table made by: python" in header
+    )

@@ -1,6 +1,7 @@
 """The report of a sweep as a researcher reads it (issue 10): a real 2-detector x 2-seed multirun
 through `sweep.py --out` (runs.csv, summary, the paper's layout in Markdown and LaTeX), the LaTeX
 well formed, and a sweep killed mid-way that a re-run finishes without running any job twice."""
+
 from __future__ import annotations
 
 import json
@@ -27,25 +28,32 @@ def _summary(rows):
 
 
 def test_paper_layout_has_methods_as_rows_scenarios_as_columns_and_bolds_the_best():
-    summary = _summary([
-        ("mnist", "mnist_cur", "clad", 0.94, 0.01, 3, 0),
-        ("mnist", "mnist_str", "clad", 0.90, 0.02, 3, 0),
-        ("mnist", "mnist_cur", "ocsvm", 0.70, 0.00, 3, 0),
-        ("mnist", "mnist_str", "ocsvm", 0.92, 0.01, 2, 1),
-    ])
+    summary = _summary(
+        [
+            ("mnist", "mnist_cur", "clad", 0.94, 0.01, 3, 0),
+            ("mnist", "mnist_str", "clad", 0.90, 0.02, 3, 0),
+            ("mnist", "mnist_cur", "ocsvm", 0.70, 0.00, 3, 0),
+            ("mnist", "mnist_str", "ocsvm", 0.92, 0.01, 2, 1),
+        ]
+    )
     cells = wide_table(summary, paper={("mnist", "CUR", "CLAD"): 94.0})
-    assert list(cells.index) == ["clad", "ocsvm"] and list(cells.columns) == ["mnist/CUR", "mnist/STR"]  # the paper's order
+    assert list(cells.index) == ["clad", "ocsvm"] and list(cells.columns) == [
+        "mnist/CUR",
+        "mnist/STR",
+    ]  # the paper's order
     text = render_markdown(cells, paper=True)
     assert "| clad | **94.0 ± 1.0** (3) [94.0, +0.0] | 90.0 ± 2.0 (3) | 92.0 |" in text
     assert "| ocsvm | 70.0 ± 0.0 (3) | **92.0 ± 1.0** (2) +1 failed | 81.0 |" in text
 
 
 def test_latex_table_is_a_well_formed_tabular():
-    summary = _summary([
-        ("gtsrb", "gtsrb_spdl", "ae_recon", 0.8, 0.1, 3, 0),
-        ("gtsrb", "gtsrb_warn", "ae_recon", 0.7, float("nan"), 1, 0),
-        ("gtsrb", "gtsrb_spdl", "latent_kmeans", 0.6, 0.1, 0, 3),
-    ])
+    summary = _summary(
+        [
+            ("gtsrb", "gtsrb_spdl", "ae_recon", 0.8, 0.1, 3, 0),
+            ("gtsrb", "gtsrb_warn", "ae_recon", 0.7, float("nan"), 1, 0),
+            ("gtsrb", "gtsrb_spdl", "latent_kmeans", 0.6, 0.1, 0, 3),
+        ]
+    )
     tex = render_latex(wide_table(summary))
     lines = tex.strip().splitlines()
     assert lines[0] == r"\begin{tabular}{lccc}" and lines[-1] == r"\end{tabular}"
@@ -59,7 +67,16 @@ def test_latex_table_is_a_well_formed_tabular():
 @pytest.mark.slow
 def test_a_two_detector_two_seed_sweep_becomes_a_table(tmp_path):
     sweep_dir = tmp_path / "multirun"
-    cmd = [sys.executable, RUN_PY, "-m", "budget=smoke", "device=cpu", "detector=clad,ocsvm", "seed=0,1", f"hydra.sweep.dir={sweep_dir}"]
+    cmd = [
+        sys.executable,
+        RUN_PY,
+        "-m",
+        "budget=smoke",
+        "device=cpu",
+        "detector=clad,ocsvm",
+        "seed=0,1",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     done = subprocess.run(cmd, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "report"
@@ -71,7 +88,11 @@ def test_a_two_detector_two_seed_sweep_becomes_a_table(tmp_path):
     assert set(summary["seeds"]) == {"0 1"}
     table = (out / "table.md").read_text()
     assert "| method | digits/CUR | mean |" in table and "runs made by: python run.py -m" in table
-    assert (out / "table.tex").exists() and (out / "per_class.csv").exists() and (out / "roc_digits_digits_cur.png").exists()
+    assert (
+        (out / "table.tex").exists()
+        and (out / "per_class.csv").exists()
+        and (out / "roc_digits_digits_cur.png").exists()
+    )
 
 
 @pytest.mark.slow
@@ -89,8 +110,12 @@ def test_a_killed_sweep_resumes_and_runs_no_job_twice(tmp_path):
     proc.wait(timeout=60)
     assert json.loads(first.read_text())["status"] == "ok"
     before = json.loads(first.read_text())["run_id"]
-    unfinished = [n for n in ("1", "2") if not (sweep_dir / n / "metrics.json").exists()
-                  or json.loads((sweep_dir / n / "metrics.json").read_text())["status"] != "ok"]
+    unfinished = [
+        n
+        for n in ("1", "2")
+        if not (sweep_dir / n / "metrics.json").exists()
+        or json.loads((sweep_dir / n / "metrics.json").read_text())["status"] != "ok"
+    ]
     assert unfinished, "the sweep finished before it was killed; nothing to resume"
     done = subprocess.run(cmd, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-2000:]

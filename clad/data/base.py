@@ -6,12 +6,13 @@ Every loader in `clad.data` returns an `ImageDataset`; `make_split` turns it int
 set with 1 = anomaly). Detectors only ever see float images in [0, 1] (`to_float`), so no dataset
 statistics are pasted anywhere: each detector standardizes with statistics of its own training data.
 """
+
 from __future__ import annotations
 
 import logging
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -55,7 +56,9 @@ class ImageDataset:
                 raise ValueError(f"{self.name}: {part}_x has {len(x)} images but {part}_y has {len(y)} labels")
             check_labels(self.name, y, len(self.class_names), f"{part}_y")
         if self.train_x.shape[1:] != self.test_x.shape[1:]:
-            raise ValueError(f"{self.name}: train images are {self.train_x.shape[1:]} but test images are {self.test_x.shape[1:]}; set dataset.image_size")
+            raise ValueError(
+                f"{self.name}: train images are {self.train_x.shape[1:]} but test images are {self.test_x.shape[1:]}; set dataset.image_size"
+            )
 
     @property
     def class_ids(self) -> list[int]:
@@ -94,8 +97,9 @@ def names_are_numbers_not_ids(class_names: Sequence[str]) -> bool:
     return not names_are_ids and any(_is_number(n) for n in class_names)
 
 
-def resolve_class_names(name: str, classes: Sequence[int | str] | int | str | None, class_names: Sequence[str],
-                        setting: str = "normal") -> list[int] | None:
+def resolve_class_names(
+    name: str, classes: Sequence[int | str] | int | str | None, class_names: Sequence[str], setting: str = "normal"
+) -> list[int] | None:
     """The class ids of a split's `setting` (normal or universe), each class given as:
 
     - a string: a class name, case-insensitive ('dog', or '10' for a folder named 10);
@@ -115,7 +119,9 @@ def resolve_class_names(name: str, classes: Sequence[int | str] | int | str | No
     for c in classes:
         if isinstance(c, str):
             if c.strip().lower() not in lookup:
-                raise ValueError(f"split '{name}': class name '{c}' is unknown to the dataset; valid class names are {list(class_names)}")
+                raise ValueError(
+                    f"split '{name}': class name '{c}' is unknown to the dataset; valid class names are {list(class_names)}"
+                )
             ids.append(lookup[c.strip().lower()])
         elif isinstance(c, numbers.Integral) and not isinstance(c, bool):
             if not by_number:
@@ -123,22 +129,34 @@ def resolve_class_names(name: str, classes: Sequence[int | str] | int | str | No
                 continue
             named = [i for i, n in enumerate(class_names) if _is_number(n) and int(n) == c]
             if len(named) != 1:
-                problem = f"names {len(named)} classes ({[class_names[i] for i in named]})" if named else "names no class"
-                raise ValueError(f"split '{name}': split.{setting} class {c} {problem}: the dataset's classes are named by "
-                                 f"numbers, so a number in a split is a class name, not an id; class names are {list(class_names)}")
+                problem = (
+                    f"names {len(named)} classes ({[class_names[i] for i in named]})" if named else "names no class"
+                )
+                raise ValueError(
+                    f"split '{name}': split.{setting} class {c} {problem}: the dataset's classes are named by "
+                    f"numbers, so a number in a split is a class name, not an id; class names are {list(class_names)}"
+                )
             ids.append(named[0])
         else:
-            raise ValueError(f"split '{name}': split.{setting} holds {c!r} ({type(c).__name__}); each class must be an "
-                             f"integer class id or a class name (a string); class names are {list(class_names)}")
+            raise ValueError(
+                f"split '{name}': split.{setting} holds {c!r} ({type(c).__name__}); each class must be an "
+                f"integer class id or a class name (a string); class names are {list(class_names)}"
+            )
     return ids
 
 
-def check_split_classes(name: str, normal: Sequence[int], universe: Sequence[int] | None, valid: Sequence[int]) -> tuple[list[int], list[int]]:
+def check_split_classes(
+    name: str, normal: Sequence[int], universe: Sequence[int] | None, valid: Sequence[int]
+) -> tuple[list[int], list[int]]:
     """Validate a split's class ids against a dataset's; raise ValueError naming both otherwise."""
     valid = list(valid)
     universe_ = valid if universe is None else sorted({int(c) for c in universe})
     normal_ = sorted({int(c) for c in normal})
-    hint = f"valid class ids are {valid[0]}..{valid[-1]}" if valid == list(range(len(valid))) else f"valid class ids are {valid}"
+    hint = (
+        f"valid class ids are {valid[0]}..{valid[-1]}"
+        if valid == list(range(len(valid)))
+        else f"valid class ids are {valid}"
+    )
     if not normal_:
         raise ValueError(f"split '{name}': normal classes are empty; {hint}")
     unknown = [c for c in normal_ + universe_ if c not in valid]
@@ -148,7 +166,9 @@ def check_split_classes(name: str, normal: Sequence[int], universe: Sequence[int
     if missing:
         raise ValueError(f"split '{name}': normal classes {missing} are not in the split's universe {universe_}")
     if len(normal_) == len(universe_):
-        raise ValueError(f"split '{name}': all {len(universe_)} classes of the universe are normal, so no test image is an anomaly; {hint}")
+        raise ValueError(
+            f"split '{name}': all {len(universe_)} classes of the universe are normal, so no test image is an anomaly; {hint}"
+        )
     return normal_, universe_
 
 
@@ -172,8 +192,10 @@ def make_split(
     names. `dataset`, when given, is the dataset the split was written for; any other is refused.
     """
     if dataset is not None and dataset != data.name:
-        raise ValueError(f"split '{name}' is defined for dataset '{dataset}' but the dataset is '{data.name}'; "
-                         f"choose a split for {data.name} (conf/split/{data.name}_*.yaml, one_class or custom)")
+        raise ValueError(
+            f"split '{name}' is defined for dataset '{dataset}' but the dataset is '{data.name}'; "
+            f"choose a split for {data.name} (conf/split/{data.name}_*.yaml, one_class or custom)"
+        )
     check_param(f"split '{name}'", "max_train_per_class", max_train_per_class, low=1, integer=True, optional=True)
     check_param(f"split '{name}'", "val_fraction", val_fraction, low=0, high=1, high_open=True)
     check_param(f"split '{name}'", "seed", seed, low=0, integer=True)
@@ -185,7 +207,9 @@ def make_split(
     for c in normal_:
         idx = rng.permutation(np.flatnonzero(data.train_y == c))[:max_train_per_class]
         if len(idx) == 0:
-            raise ValueError(f"split '{name}': normal class {c} ({data.class_names[c]}) has no training images in {data.name}")
+            raise ValueError(
+                f"split '{name}': normal class {c} ({data.class_names[c]}) has no training images in {data.name}"
+            )
         n_val = int(round(val_fraction * len(idx)))
         val_idx.append(idx[:n_val])
         train_idx.append(idx[n_val:])
@@ -195,8 +219,18 @@ def make_split(
     test_class = data.test_y[test_index].astype(np.int64)
     test_y = (~np.isin(test_class, normal_)).astype(np.int64)
     if test_y.sum() == 0 or test_y.sum() == len(test_y):
-        raise ValueError(f"split '{name}': the test set of {data.name} has {int(test_y.sum())} anomalies out of {len(test_y)}; need both kinds")
-    log.info("split %s: normal %s, %d train, %d val, %d test (%d anomalous)", name, normal_, len(train_idx), len(val_idx), len(test_y), int(test_y.sum()))
+        raise ValueError(
+            f"split '{name}': the test set of {data.name} has {int(test_y.sum())} anomalies out of {len(test_y)}; need both kinds"
+        )
+    log.info(
+        "split %s: normal %s, %d train, %d val, %d test (%d anomalous)",
+        name,
+        normal_,
+        len(train_idx),
+        len(val_idx),
+        len(test_y),
+        int(test_y.sum()),
+    )
     # The classes as ids and names, so a split written with numbers can be checked against the folders it chose.
     log.info("split %s: normal classes (id: name) %s", name, {c: data.class_names[c] for c in normal_})
     if universe is not None:

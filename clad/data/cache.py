@@ -10,6 +10,7 @@ in the cache folder and are renamed into place, so the parallel jobs of a sweep 
 entry at once: each reader sees either no file or a whole one. An unwritable cache folder or an
 unreadable cache file only logs a warning.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +69,11 @@ def fingerprint(sources: Iterable[Path | str]) -> str:
 
 
 def cache_key(dataset: str, part: str, sources: Iterable[Path | str], params: dict[str, Any]) -> str:
-    payload = json.dumps({"format": FORMAT_VERSION, "dataset": dataset, "part": part, "params": params, "source": fingerprint(sources)}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {"format": FORMAT_VERSION, "dataset": dataset, "part": part, "params": params, "source": fingerprint(sources)},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -76,7 +82,14 @@ def _save_atomic(path: Path, arrays: Arrays) -> None:
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def cached(cache_dir: str | Path | None, dataset: str, part: str, sources: Iterable[Path | str], params: dict[str, Any], build: Callable[[], Arrays]) -> Arrays:
+def cached(
+    cache_dir: str | Path | None,
+    dataset: str,
+    part: str,
+    sources: Iterable[Path | str],
+    params: dict[str, Any],
+    build: Callable[[], Arrays],
+) -> Arrays:
     """Return `build()`'s arrays, from the cache when an entry for this source and params exists.
 
     `cache_dir=None` disables the cache. Arrays must be numeric or fixed-width strings (no pickles).
@@ -98,5 +111,11 @@ def cached(cache_dir: str | Path | None, dataset: str, part: str, sources: Itera
         _save_atomic(path, arrays)
         log.info("%s %s: cached to %s", dataset, part, path)
     except OSError as err:
-        log.warning("%s %s: cannot write the cache to %s (%s); continuing without it (set paths.cache_dir or $CLAD_CACHE)", dataset, part, path, err)
+        log.warning(
+            "%s %s: cannot write the cache to %s (%s); continuing without it (set paths.cache_dir or $CLAD_CACHE)",
+            dataset,
+            part,
+            path,
+            err,
+        )
     return arrays

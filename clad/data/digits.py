@@ -1,5 +1,6 @@
 """scikit-learn's handwritten digits (1,797 8x8 images, shipped inside scikit-learn): the default
 dataset, so the suite runs end to end with no download."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -9,14 +9,15 @@ decoded once with PIL into a preallocated array. A missing or malformed dataset 
 `DatasetNotFoundError` naming the path searched, the layout expected and how to get the data; an
 unreadable image raises `CorruptImageError` naming the file. torchvision's own exceptions never reach the user bare.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -39,7 +40,9 @@ class CorruptImageError(ValueError):
     """One image file cannot be decoded."""
 
 
-def not_found(dataset: str, searched: Sequence[Path | str], layout: str, how: str, detail: str = "") -> DatasetNotFoundError:
+def not_found(
+    dataset: str, searched: Sequence[Path | str], layout: str, how: str, detail: str = ""
+) -> DatasetNotFoundError:
     """The one error for missing or malformed data: what was searched, what was expected, how to get it."""
     where = "\n".join(f"  {p}" for p in searched)
     why = f"\nProblem: {detail}" if detail else ""
@@ -67,8 +70,9 @@ def list_images(folder: Path, extensions: tuple[str, ...]) -> list[str]:
     return [os.path.join(root, f) for root, files in sorted(found) for f in sorted(files)]
 
 
-def scan_image_folder(directory: Path, dataset: str, layout: str, how: str,
-                      extensions: tuple[str, ...] = IMG_EXTENSIONS) -> tuple[list[str], list[str], np.ndarray]:
+def scan_image_folder(
+    directory: Path, dataset: str, layout: str, how: str, extensions: tuple[str, ...] = IMG_EXTENSIONS
+) -> tuple[list[str], list[str], np.ndarray]:
     """Class names (non-hidden folder names in natural order), file paths and labels (the class's
     position in that order) of one `<class>/<file>` tree."""
     if not directory.is_dir():
@@ -85,8 +89,13 @@ def scan_image_folder(directory: Path, dataset: str, layout: str, how: str,
         paths += files
         labels += [label] * len(files)
     if empty:
-        raise not_found(dataset, [directory], layout, how,
-                        detail=f"no image files ({', '.join(extensions)}) in the class folders {empty}")
+        raise not_found(
+            dataset,
+            [directory],
+            layout,
+            how,
+            detail=f"no image files ({', '.join(extensions)}) in the class folders {empty}",
+        )
     return classes, paths, np.array(labels, dtype=np.int64)
 
 
@@ -134,10 +143,14 @@ def resize_batch(x: np.ndarray, image_size: int | None) -> np.ndarray:
 
 def check_image_size(image_size: int | None, dataset: str) -> None:
     if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
-        raise ValueError(f"dataset '{dataset}': image_size must be a positive integer or null (native size), got {image_size!r}")
+        raise ValueError(
+            f"dataset '{dataset}': image_size must be a positive integer or null (native size), got {image_size!r}"
+        )
 
 
-def folder_part(directory: Path, dataset: str, image_size: int | None, channels: int, layout: str, how: str) -> dict[str, np.ndarray]:
+def folder_part(
+    directory: Path, dataset: str, image_size: int | None, channels: int, layout: str, how: str
+) -> dict[str, np.ndarray]:
     """One `<class>/<image>` tree decoded: {'x': uint8 (n, c, h, w), 'y': int64 (n,), 'classes': str (k,)}."""
     classes, paths, labels = scan_image_folder(directory, dataset, layout, how)
     x = decode_images(paths, image_size, channels, dataset)
