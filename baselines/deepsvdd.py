@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from baselines.deepsvdd_nets import GlobalContrastNorm, LeNetDecoder, LeNetEncoder
-from clad.base import Detector, check_finite, check_param
-from clad.training import fit_epochs, minibatches, predict
+from clad.base import Detector, check_param
+from clad.training import fit_epochs, predict
 
 log = logging.getLogger(__name__)
 
@@ -142,27 +142,34 @@ class DeepSVDD(Detector):
     def _train(self, net: nn.Module, xn: torch.Tensor, gen: torch.Generator) -> list[float]:
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         soft = self.objective == "soft-boundary"
-        R2 = torch.tensor(0.0, device=self.device_)
-        history = []
-        for epoch in range(self.epochs):
-            net.train()
-            total = 0.0
-            for idx in minibatches(len(xn), self.batch_size, gen):
-                dist = ((net(xn[idx]) - self.center_) ** 2).sum(dim=1)
-                if soft:
-                    loss = R2 + (1.0 / self.nu) * torch.relu(dist - R2).mean()
-                else:
-                    loss = dist.mean()
-                check_finite(loss.detach(), f"DeepSVDD {self.objective} training (epoch {epoch + 1})")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-                if soft and epoch >= self.warmup_epochs:
-                    # R is not trained by gradient: after the warm-up it is the (1 - nu) quantile of the
-                    # batch's distances, so that about a fraction nu of the points lies outside the sphere.
-                    R2 = torch.quantile(dist.detach().sqrt(), 1.0 - self.nu) ** 2
-            history.append(total / len(xn))
+        state = {"R2": torch.tensor(0.0, device=self.device_), "epoch": 0}
+
+        def loss_fn(idx: torch.Tensor) -> torch.Tensor:
+            dist = ((net(xn[idx]) - self.center_) ** 2).sum(dim=1)
+            if not soft:
+                return dist.mean()
+            loss = state["R2"] + (1.0 / self.nu) * torch.relu(dist - state["R2"]).mean()
+            if state["epoch"] >= self.warmup_epochs:
+                # R is not trained by gradient: after the warm-up it is the (1 - nu) quantile of the
+                # batch's distances, so that about a fraction nu of the points lies outside the sphere.
+                state["R2"] = torch.quantile(dist.detach().sqrt(), 1.0 - self.nu) ** 2
+            return loss
+
+        def next_epoch(epoch: int) -> None:
+            state["epoch"] = epoch + 1
+
+        history = fit_epochs(
+            net,
+            loss_fn,
+            len(xn),
+            self.epochs,
+            self.batch_size,
+            opt,
+            gen,
+            f"DeepSVDD {self.objective} training",
+            on_epoch=next_epoch,
+        )
+        R2 = state["R2"]
         self.radius_ = float(R2.sqrt())
         if history:
             log.info(

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from clad.base import Detector, check_finite
-from clad.training import minibatches, predict, pretrain_autoencoder
+from clad.base import Detector
+from clad.training import fit_epochs, predict, pretrain_autoencoder
 
 log = logging.getLogger(__name__)
 
@@ -94,24 +94,16 @@ class OCCNN(Detector):
         model = nn.ModuleList([self.features_, self.classifier_])
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         x = torch.from_numpy(X).to(self.device_)
-        self.loss_ = []
-        for epoch in range(self.epochs):
-            model.train()
-            total = 0.0
-            for idx in minibatches(len(x), self.batch_size, gen):
-                f = self._features(x[idx])
-                # Pseudo-negatives: zero-centred Gaussian noise in feature space, one per real feature vector.
-                noise = self.sigma * torch.randn(f.shape, generator=gen).to(self.device_)
-                logits = self.classifier_(torch.cat([f, noise]))
-                target = torch.cat([torch.zeros(len(f)), torch.ones(len(noise))]).long().to(self.device_)
-                loss = F.cross_entropy(logits, target)
-                check_finite(loss.detach(), f"OCCNN training (epoch {epoch + 1})")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-            self.loss_.append(total / len(x))
-        model.eval()
+
+        def loss_fn(idx: torch.Tensor) -> torch.Tensor:
+            f = self._features(x[idx])
+            # Pseudo-negatives: zero-centred Gaussian noise in feature space, one per real feature vector.
+            noise = self.sigma * torch.randn(f.shape, generator=gen).to(self.device_)
+            logits = self.classifier_(torch.cat([f, noise]))
+            target = torch.cat([torch.zeros(len(f)), torch.ones(len(noise))]).long().to(self.device_)
+            return F.cross_entropy(logits, target)
+
+        self.loss_ = fit_epochs(model, loss_fn, len(x), self.epochs, self.batch_size, opt, gen, "OCCNN training")
         log.info("OCCNN: %d epochs, final loss %.5g", self.epochs, self.loss_[-1] if self.loss_ else float("nan"))
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from clad.base import Detector, check_finite
-from clad.training import minibatches, predict, pretrain_autoencoder
+from clad.base import Detector
+from clad.training import fit_epochs, predict, pretrain_autoencoder
 
 log = logging.getLogger(__name__)
 
@@ -90,21 +90,24 @@ class OCNN(Detector):
         V, w = self.net_[2].weight, self.net_[4].weight
         opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         x = torch.from_numpy(X).to(self.device_)
-        r = self._quantile_r(x)
-        self.loss_ = []
-        for epoch in range(self.epochs):
-            self.net_.train()
-            total = 0.0
-            for idx in minibatches(len(x), self.batch_size, gen):
-                yhat = self.net_(x[idx]).squeeze(1)
-                loss = 0.5 * w.pow(2).sum() + 0.5 * V.pow(2).sum() + torch.relu(r - yhat).mean() / self.nu - r
-                check_finite(loss.detach(), f"OCNN training (epoch {epoch + 1})")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-            r = self._quantile_r(x)  # the r-step: the nu-quantile of the outputs minimises the objective in r
-            self.loss_.append(total / len(x))
+        state = {"r": self._quantile_r(x)}
+
+        def loss_fn(idx: torch.Tensor) -> torch.Tensor:
+            yhat = self.net_(x[idx]).squeeze(1)
+            return (
+                0.5 * w.pow(2).sum()
+                + 0.5 * V.pow(2).sum()
+                + torch.relu(state["r"] - yhat).mean() / self.nu
+                - state["r"]
+            )
+
+        def r_step(epoch: int) -> None:  # the nu-quantile of the outputs minimises the objective in r
+            state["r"] = self._quantile_r(x)
+
+        self.loss_ = fit_epochs(
+            self.net_, loss_fn, len(x), self.epochs, self.batch_size, opt, gen, "OCNN training", on_epoch=r_step
+        )
+        r = state["r"]
         self.net_.eval()
         self.r_ = r
         log.info(

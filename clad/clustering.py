@@ -8,6 +8,7 @@ A k-means object is built as `kmeans(n_clusters=k, random_state=seed)` and offer
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import torch
@@ -16,8 +17,8 @@ from sklearn.base import BaseEstimator
 from sklearn.cluster import kmeans_plusplus
 from torch import nn
 
-from clad.base import check_finite, check_param
-from clad.training import announce, minibatches, predict
+from clad.base import check_param
+from clad.training import fit_epochs, predict
 
 log = logging.getLogger(__name__)
 
@@ -159,31 +160,35 @@ class DEC(BaseEstimator):
         device = X.device
         mu = nn.Parameter(torch.as_tensor(centers, dtype=torch.float32, device=device))
         opt = torch.optim.SGD(list(encoder.parameters()) + [mu], lr=self.lr, momentum=self.momentum)
-        previous, losses, changes, steps = None, [], [], 0
-        for epoch in range(self.max_epochs):
+        changes: list[float] = []
+        state = {}
+
+        def assign() -> torch.Tensor:  # the labels now, and the sharpened target P the next epoch fits
             encoder.eval()
             q = predict(lambda x: soft_assign(encoder(x), mu.detach(), self.alpha), X, 1024, device).to(device)
-            labels = q.argmax(dim=1)
-            if previous is not None:
-                changes.append((labels != previous).float().mean().item())
-                if changes[-1] < self.tol:
-                    log.info("DEC stopped after %d epochs: %.3f%% of labels changed", epoch, 100 * changes[-1])
-                    break
-            previous = labels
-            p = target_distribution(q)
-            encoder.train()
-            total = 0.0
-            for idx in minibatches(len(X), self.batch_size, generator):
-                log_q = soft_assign(encoder(X[idx]), mu, self.alpha).clamp_min(1e-12).log()
-                loss = F.kl_div(log_q, p[idx], reduction="batchmean")
-                check_finite(loss.detach(), f"DEC (epoch {epoch + 1})")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-                steps += 1
-            losses.append(total / len(X))
-            announce("dec", epoch + 1, self.max_epochs, losses[-1], label_change=changes[-1] if changes else None)
+            state["p"] = target_distribution(q)
+            return q.argmax(dim=1)
+
+        def loss_fn(idx: torch.Tensor) -> torch.Tensor:
+            log_q = soft_assign(encoder(X[idx]), mu, self.alpha).clamp_min(1e-12).log()
+            return F.kl_div(log_q, state["p"][idx], reduction="batchmean")
+
+        def after_epoch(epoch: int) -> bool:  # stop when fewer than `tol` of the labels changed
+            if epoch + 1 == self.max_epochs:
+                return True  # the last epoch: the final labels are assigned below
+            labels = assign()
+            changes.append((labels != state["labels"]).float().mean().item())
+            state["labels"] = labels
+            if changes[-1] < self.tol:
+                log.info("DEC stopped after %d epochs: %.3f%% of labels changed", epoch + 1, 100 * changes[-1])
+                return True
+            return False
+
+        state["labels"] = assign() if self.max_epochs > 0 else None
+        losses = fit_epochs(
+            encoder, loss_fn, len(X), self.max_epochs, self.batch_size, opt, generator, "dec", on_epoch=after_epoch
+        )
+        steps = len(losses) * math.ceil(len(X) / self.batch_size)
         encoder.eval()
         q = predict(lambda x: soft_assign(encoder(x), mu.detach(), self.alpha), X, 1024, device)
         record = {"epochs": len(losses), "steps": steps, "loss_history": losses, "label_change_history": changes}

@@ -84,7 +84,7 @@ def fit_epochs(
     stage: str,
     min_steps: int = 0,
     schedule: str = "constant",
-    on_epoch: Callable[[int], None] | None = None,
+    on_epoch: Callable[[int], bool | None] | None = None,
 ) -> list[float]:
     """Run `epochs` passes of minibatch SGD; `loss_fn(idx)` returns the mean loss of the batch `idx`.
 
@@ -92,8 +92,11 @@ def fit_epochs(
     a small dataset (the 240 images of digits_cur make 2 batches) is not left undertrained by an
     epoch count meant for larger ones. `schedule="cosine"` anneals the learning rate to zero over
     all the steps (a run that ends at lr 0 ends converged for its budget); "constant" keeps it.
-    `on_epoch(epoch)` is called after each epoch (e.g. to evaluate held-out data). Returns the
-    mean loss of each epoch; a non-finite loss raises with the stage's name."""
+    `on_epoch(epoch)` is called after each epoch (e.g. to evaluate held-out data, or to update a
+    quantity the loss reads); when it returns True, training stops there (early stopping). Per-step
+    work belongs in `loss_fn`, which sees every batch. Returns the mean loss of each epoch; a
+    non-finite loss raises with the stage's name. The one training loop of CLAD and every neural
+    baseline."""
     check_param(stage, "epochs", epochs, low=0, integer=True)
     check_param(stage, "batch_size", batch_size, low=1, integer=True)
     check_param(stage, "min_steps", min_steps, low=0, integer=True)
@@ -119,12 +122,13 @@ def fit_epochs(
             total += loss.item() * len(idx)
             count += len(idx)
         history.append(total / max(count, 1))
-        if on_epoch is not None:
-            on_epoch(epoch)
+        stop = on_epoch(epoch) if on_epoch is not None else None
         announce(stage, epoch + 1, epochs, history[-1])
         log.debug("%s epoch %d/%d loss %.5f", stage, epoch + 1, epochs, history[-1])
+        if stop:
+            break
     if history:
-        log.info("%s: %d epochs, final loss %.5f", stage, epochs, history[-1])
+        log.info("%s: %d epochs, final loss %.5f", stage, len(history), history[-1])
     model.eval()
     return history
 
@@ -169,7 +173,7 @@ def train_classifier(
     stage: str = "classifier",
     min_steps: int = 0,
     schedule: str = "constant",
-    on_epoch: Callable[[int], None] | None = None,
+    on_epoch: Callable[[int], bool | None] | None = None,
 ) -> list[float]:
     """Cross-entropy with Adam on (image, label) pairs held on `device`."""
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
