@@ -15,7 +15,8 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
-from clad.experiment import register_resolvers, run
+from clad.experiment import run
+from clad.record import register_resolvers
 
 logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # its INFO lines list CPU features it did not find
 

@@ -1,6 +1,6 @@
 """Run records -> one tidy DataFrame -> tables, ablation plots, W&B (sweep.py is the thin CLI).
 
-Each run folder holds metrics.json (clad/experiment.py) and the config it ran with (config.yaml,
+Each run folder holds metrics.json (clad/record.py, clad/experiment.py) and the config it ran with (config.yaml,
 or Hydra's .hydra/config.yaml for older runs), joined as dotted columns (`detector.n_clusters`),
 so nothing is parsed from folder names. Aggregation never merges different experiments: a table
 cell is the requested columns plus every config value that differs between the runs of a cell
@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
-from clad.experiment import process_alive
+from clad.record import process_alive
 
 log = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ def compose_cfg(output_dir, *overrides: str):
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
 
-    from clad.experiment import register_resolvers
+    from clad.record import register_resolvers
 
     register_resolvers()  # as run.py does: conf/hydra's folder names use ${uid:}
     with initialize_config_dir(str(CONF), version_base="1.3"):

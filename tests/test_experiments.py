@@ -26,7 +26,7 @@ ABSENT = object()
 
 
 def compose_experiment(name: str, *overrides: str):
-    from clad.experiment import register_resolvers
+    from clad.record import register_resolvers
 
     register_resolvers()  # conf/hydra/default.yaml uses ${uid:}
     with initialize_config_dir(str(CONF), version_base="1.3"):

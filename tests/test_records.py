@@ -1,4 +1,4 @@
-"""The run record (clad/experiment.py): each run gets its own folder; a finished run is resumed, a
+"""The run record (clad/record.py, clad/experiment.py): each run gets its own folder; a finished run is resumed, a
 failed one retried and another run's folder refused; kills, bad settings and suspect results are
 recorded in metrics.json with the run's provenance. Subprocesses only where a behaviour needs one
 (concurrent starts, signals, multiruns); the rest runs `run(cfg)` in-process."""
@@ -24,7 +24,8 @@ import torch
 from clad import experiment, report
 from clad.data.base import ImageDataset
 from clad.data.digits import load_digits
-from clad.experiment import RunFolderInUse, config_hash, resolved_config, result_warnings, run
+from clad.experiment import result_warnings, run
+from clad.record import RunFolderInUse, config_hash, resolved_config
 from tests.conftest import REPO, compose_cfg
 
 RUN_PY = str(REPO / "run.py")
