@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     runs = load_runs(*args.roots)
     if args.x and args.x not in runs:
         p.error(f"--x {args.x!r} is not a column of the runs; config columns: {runs.attrs.get('config_columns')}")
-    if "data_dir" in runs:
-        runs["data_dir"] = runs["data_dir"].map(lambda v: relative_path(v) if isinstance(v, str) else v)
+    for col in [c for c in runs.columns if c in ("data_dir", "run_dir") or c.startswith("paths.")]:
+        runs[col] = runs[col].map(
+            lambda v: relative_path(v) if isinstance(v, str) else v
+        )  # no path only this machine has
     missing = missing_jobs(args.roots)
     table = summarize(runs, args.by, args.metric)
     caption, figures = provenance(args.roots, runs), []
