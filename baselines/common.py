@@ -1,7 +1,7 @@
 """Pieces shared by the baselines: flattened (optionally PCA-reduced) pixel features with seeded
-subsampling for the kernel methods, and the RBF kernel and its 'scale' bandwidth. (The pretrained
-autoencoder that OC-NN, OCCNN, ae_recon and latent_kmeans share with CLAD is
-clad.training.pretrain_autoencoder.)"""
+subsampling for the kernel methods, the RBF kernel and its 'scale' bandwidth, and CLAD's stage-1
+autoencoder for ae_recon and latent_kmeans. (The pretrained autoencoder that OC-NN and OCCNN build on
+is clad.training.pretrain_autoencoder too, at their own settings.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import logging
 
 import numpy as np
 
-from clad.base import check_param
+from clad.base import Detector, check_param
+from clad.nets import ConvAutoencoder, Standardize
+from clad.training import SCHEDULES, pretrain_autoencoder
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +91,46 @@ def kernel_training_features(
     features = PixelFeatures(pca_components, random_state)
     F = features.fit_transform(X)
     return features, F, resolve_gamma(gamma, F)
+
+
+# ------------------------------------------------------------------ CLAD's stage-1 autoencoder
+# ae_recon and latent_kmeans are "CLAD without its classifier": they take CLAD's autoencoder settings
+# under CLAD's names (latent_dim, ae_epochs, min_steps, ae_channels, ae_hidden, schedule, batch_size,
+# lr, weight_decay; their configs read the same budget keys) and train it exactly as CLAD.fit does.
+
+
+def check_clad_autoencoder(det: Detector, min_epochs: int) -> None:
+    """CLAD's checks of its stage-1 settings, on `det`; `ae_epochs` >= `min_epochs`."""
+    det._check("ae_epochs", low=min_epochs, integer=True)
+    det._check("min_steps", low=0, integer=True)
+    for name in ("latent_dim", "ae_hidden", "batch_size"):
+        det._check(name, low=1, integer=True)
+    who = type(det).__name__
+    if len(det.ae_channels) == 0:
+        raise ValueError(f"{who}: ae_channels must list at least one convolution width; got []")
+    for i, width in enumerate(det.ae_channels):
+        check_param(who, f"ae_channels[{i}]", width, low=1, integer=True)
+    if det.schedule not in SCHEDULES:
+        raise ValueError(f"{who}: schedule must be one of {list(SCHEDULES)}; got {det.schedule!r}")
+    det._check("lr", low=0, low_open=True)
+    det._check("weight_decay", low=0)
+
+
+def fit_clad_autoencoder(det: Detector, X: np.ndarray, generator) -> tuple[Standardize, ConvAutoencoder]:
+    """CLAD's stage 1 with `det`'s settings: with the same settings and seed, the same autoencoder."""
+    return pretrain_autoencoder(
+        X,
+        det.latent_dim,
+        det.ae_epochs,
+        det.batch_size,
+        det.lr,
+        det.weight_decay,
+        det.device_,
+        generator,
+        f"{type(det).__name__} autoencoder",
+        min_steps=det.min_steps,
+        channels=tuple(det.ae_channels),
+        hidden=det.ae_hidden,
+        schedule=det.schedule,
+        channels_last=True,  # as CLAD: NHWC weights, faster on oneDNN's CPU convolutions
+    )

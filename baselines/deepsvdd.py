@@ -29,7 +29,7 @@ OBJECTIVES = ("one-class", "soft-boundary")
 
 
 class DeepSVDD(Detector):
-    """`channels=None` / `rep_dim=None` pick the paper's networks: (8, 4) -> 32 for one input channel
+    """`channels=None` / `latent_dim=None` pick the paper's networks: (8, 4) -> 32 for one input channel
     (MNIST), (32, 64, 128) -> 128 for three (CIFAR-10)."""
 
     def __init__(
@@ -37,10 +37,10 @@ class DeepSVDD(Detector):
         objective: str = "one-class",
         nu: float = 0.1,
         channels: Sequence[int] | None = None,
-        rep_dim: int | None = None,
+        latent_dim: int | None = None,
         eps: float = 0.1,
         preprocess: str = "gcn",
-        pretrain_epochs: int = 150,
+        ae_epochs: int = 150,
         epochs: int = 150,
         warmup_epochs: int = 10,
         batch_size: int = 200,
@@ -55,10 +55,10 @@ class DeepSVDD(Detector):
         self.objective = objective
         self.nu = nu
         self.channels = channels
-        self.rep_dim = rep_dim
+        self.latent_dim = latent_dim
         self.eps = eps
         self.preprocess = preprocess
-        self.pretrain_epochs = pretrain_epochs
+        self.ae_epochs = ae_epochs
         self.epochs = epochs
         self.warmup_epochs = warmup_epochs
         self.batch_size = batch_size
@@ -71,7 +71,7 @@ class DeepSVDD(Detector):
         self.random_state = random_state
 
     def _check_params(self, n: int) -> None:
-        """`epochs` must be >= 1 (the one-class training is the method); `pretrain_epochs=0` is
+        """`epochs` must be >= 1 (the one-class training is the method); `ae_epochs=0` is
         accepted and skips the autoencoder pretraining, with a warning."""
         if self.objective not in OBJECTIVES:
             raise ValueError(f"DeepSVDD: objective must be one of {OBJECTIVES}; got {self.objective!r}")
@@ -85,11 +85,11 @@ class DeepSVDD(Detector):
                 )
             for i, width in enumerate(self.channels):
                 check_param("DeepSVDD", f"channels[{i}]", width, low=1, integer=True)
-        self._check("rep_dim", low=1, integer=True, optional=True)
+        self._check("latent_dim", low=1, integer=True, optional=True)
         self._check("eps", low=0)
         for name in ("epochs", "batch_size", "eval_batch_size"):
             self._check(name, low=1, integer=True)
-        for name in ("pretrain_epochs", "warmup_epochs"):
+        for name in ("ae_epochs", "warmup_epochs"):
             self._check(name, low=0, integer=True)
         for name in ("lr", "ae_lr"):
             self._check(name, low=0, low_open=True)
@@ -104,18 +104,18 @@ class DeepSVDD(Detector):
         shape = tuple(X.shape[1:])
         rgb = shape[0] > 1
         channels = tuple(self.channels or ((32, 64, 128) if rgb else (8, 4)))
-        rep_dim = self.rep_dim or (128 if rgb else 32)
-        encoder = LeNetEncoder(shape, channels, rep_dim).to(self.device_)
+        latent_dim = self.latent_dim or (128 if rgb else 32)
+        encoder = LeNetEncoder(shape, channels, latent_dim).to(self.device_)
 
         # Pretraining: the network is the encoder of an autoencoder trained with MSE.
-        if self.pretrain_epochs > 0:
-            ae = nn.Sequential(encoder, LeNetDecoder(encoder, shape[0], rep_dim)).to(self.device_)
+        if self.ae_epochs > 0:
+            ae = nn.Sequential(encoder, LeNetDecoder(encoder, shape[0], latent_dim)).to(self.device_)
             opt = torch.optim.Adam(ae.parameters(), lr=self.ae_lr, weight_decay=self.ae_weight_decay)
             self.ae_loss_ = fit_epochs(
                 ae,
                 lambda idx: ((ae(xn[idx]) - xn[idx]) ** 2).mean(),
                 len(xn),
-                self.pretrain_epochs,
+                self.ae_epochs,
                 self.batch_size,
                 opt,
                 gen,
@@ -123,7 +123,7 @@ class DeepSVDD(Detector):
             )
         else:
             log.warning(
-                "DeepSVDD: pretrain_epochs=0: no autoencoder pretraining, the network starts from its random initialisation"
+                "DeepSVDD: ae_epochs=0: no autoencoder pretraining, the network starts from its random initialisation"
             )
 
         # Centre: the mean of an initial forward pass. A coordinate near zero is pushed to +-eps:

@@ -52,12 +52,12 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 
 class LeNetEncoder(nn.Module):
     """The bias-free LeNet-type network: conv5x5-BN-LeakyReLU-maxpool blocks and a linear map to
-    `rep_dim`, with no bias terms anywhere (a bias would let the network map every input to the
-    centre) and BatchNorm without affine parameters. channels=(8, 4), rep_dim=32 is the MNIST network
-    for 28x28 inputs; channels=(32, 64, 128), rep_dim=128 the CIFAR-10 one for 32x32."""
+    `latent_dim`, with no bias terms anywhere (a bias would let the network map every input to the
+    centre) and BatchNorm without affine parameters. channels=(8, 4), latent_dim=32 is the MNIST network
+    for 28x28 inputs; channels=(32, 64, 128), latent_dim=128 the CIFAR-10 one for 32x32."""
 
     def __init__(
-        self, in_shape: tuple[int, int, int], channels: tuple[int, ...] = (8, 4), rep_dim: int = 32, kernel: int = 5
+        self, in_shape: tuple[int, int, int], channels: tuple[int, ...] = (8, 4), latent_dim: int = 32, kernel: int = 5
     ):
         super().__init__()
         layers, self.sizes, self.feature_shape = pooled_blocks(
@@ -72,7 +72,7 @@ class LeNetEncoder(nn.Module):
         )
         self.features = nn.Sequential(*layers)
         c, h, w = self.feature_shape
-        self.fc = nn.Linear(c * h * w, rep_dim, bias=False)
+        self.fc = nn.Linear(c * h * w, latent_dim, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(self.features(x), 1))
@@ -82,11 +82,11 @@ class LeNetDecoder(nn.Module):
     """Bias-free mirror of LeNetEncoder (clad.nets.mirrored_blocks) for the autoencoder pretraining;
     a sigmoid output, since its targets are min-max scaled to [0, 1]."""
 
-    def __init__(self, encoder: LeNetEncoder, out_channels: int, rep_dim: int, kernel: int = 5):
+    def __init__(self, encoder: LeNetEncoder, out_channels: int, latent_dim: int, kernel: int = 5):
         super().__init__()
         self.feature_shape = encoder.feature_shape
         c, h, w = encoder.feature_shape
-        self.fc = nn.Linear(rep_dim, c * h * w, bias=False)
+        self.fc = nn.Linear(latent_dim, c * h * w, bias=False)
         body = mirrored_blocks(
             encoder,
             out_channels,

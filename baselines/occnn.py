@@ -42,8 +42,8 @@ class OCCNN(Detector):
         self,
         sigma: float = 0.01,
         feature_norm: str = "none",
-        feature_dim: int = 64,
-        pretrain_epochs: int = 20,
+        latent_dim: int = 64,
+        ae_epochs: int = 20,
         epochs: int = 20,
         batch_size: int = 64,
         lr: float = 1e-4,
@@ -54,8 +54,8 @@ class OCCNN(Detector):
     ):
         self.sigma = sigma
         self.feature_norm = feature_norm
-        self.feature_dim = feature_dim
-        self.pretrain_epochs = pretrain_epochs
+        self.latent_dim = latent_dim
+        self.ae_epochs = ae_epochs
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -65,14 +65,14 @@ class OCCNN(Detector):
         self.random_state = random_state
 
     def _check_params(self, n: int) -> None:
-        """`epochs` must be >= 1 (an untrained classifier scores nothing); `pretrain_epochs=0` is
+        """`epochs` must be >= 1 (an untrained classifier scores nothing); `ae_epochs=0` is
         accepted (the feature extractor starts untrained, with a warning)."""
         self._check("sigma", low=0, low_open=True)
         if self.feature_norm not in FEATURE_NORMS:
             raise ValueError(f"OCCNN: feature_norm must be one of {FEATURE_NORMS}; got {self.feature_norm!r}")
-        for name in ("feature_dim", "epochs", "batch_size", "eval_batch_size"):
+        for name in ("latent_dim", "epochs", "batch_size", "eval_batch_size"):
             self._check(name, low=1, integer=True)
-        self._check("pretrain_epochs", low=0, integer=True)
+        self._check("ae_epochs", low=0, integer=True)
         self._check("lr", low=0, low_open=True)
         self._check("ae_lr", low=0, low_open=True)
 
@@ -80,8 +80,8 @@ class OCCNN(Detector):
         gen = torch.Generator().manual_seed(self.random_state_)
         norm, ae = pretrain_autoencoder(
             X,
-            self.feature_dim,
-            self.pretrain_epochs,
+            self.latent_dim,
+            self.ae_epochs,
             self.batch_size,
             self.ae_lr,
             0.0,
@@ -90,7 +90,7 @@ class OCCNN(Detector):
             "OCCNN autoencoder",
         )
         self.features_ = nn.Sequential(norm, ae.encoder)
-        self.classifier_ = nn.Linear(self.feature_dim, 2).to(self.device_)
+        self.classifier_ = nn.Linear(self.latent_dim, 2).to(self.device_)
         model = nn.ModuleList([self.features_, self.classifier_])
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         x = torch.from_numpy(X).to(self.device_)

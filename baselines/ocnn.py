@@ -31,7 +31,7 @@ class OCNN(Detector):
         hidden: int = 32,
         activation: str = "sigmoid",
         latent_dim: int = 32,
-        pretrain_epochs: int = 20,
+        ae_epochs: int = 20,
         epochs: int = 50,
         batch_size: int = 128,
         lr: float = 1e-3,
@@ -44,7 +44,7 @@ class OCNN(Detector):
         self.hidden = hidden
         self.activation = activation
         self.latent_dim = latent_dim
-        self.pretrain_epochs = pretrain_epochs
+        self.ae_epochs = ae_epochs
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -54,14 +54,14 @@ class OCNN(Detector):
         self.random_state = random_state
 
     def _check_params(self, n: int) -> None:
-        """`epochs` must be >= 1 (r of an untrained net ranks nothing); `pretrain_epochs=0` is accepted
+        """`epochs` must be >= 1 (r of an untrained net ranks nothing); `ae_epochs=0` is accepted
         (the encoder starts untrained and learns with the OC-NN objective alone, with a warning)."""
         self._check("nu", low=0, high=1, low_open=True, high_open=True)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"OCNN: activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
         for name in ("hidden", "latent_dim", "epochs", "batch_size", "eval_batch_size"):
             self._check(name, low=1, integer=True)
-        self._check("pretrain_epochs", low=0, integer=True)
+        self._check("ae_epochs", low=0, integer=True)
         self._check("lr", low=0, low_open=True)
         self._check("ae_lr", low=0, low_open=True)
 
@@ -70,7 +70,7 @@ class OCNN(Detector):
         self.norm_, self.ae_ = pretrain_autoencoder(
             X,
             self.latent_dim,
-            self.pretrain_epochs,
+            self.ae_epochs,
             self.batch_size,
             self.ae_lr,
             0.0,

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-results/clad_diagnosis/mnist.jsonl}
 mkdir -p "$(dirname "$OUT")"
 export CLAD_DATA=${CLAD_DATA:-$(cd .. && pwd)/shared/data} OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-BEFORE=(classifier.head=avg budget.max_train_per_class=1000 budget.pretrain_epochs=20 budget.train_epochs=20 budget.cluster_epochs=100)
+BEFORE=(classifier.head=avg budget.max_train_per_class=1000 budget.ae_epochs=20 budget.train_epochs=20 budget.cluster_epochs=100)
 fit() {  # fit <name> [--odin-grid] <overrides...>
   local name=$1; shift
   if [ -f "$OUT" ] && grep -q "\"name\": \"$name\"" "$OUT"; then return 0; fi

@@ -35,6 +35,7 @@ RUFF = {
     "OC-SVM/SVDD (Ruff)": [98.6, 99.5, 82.5, 88.1, 94.9, 77.1, 96.5, 93.7, 88.9, 93.1],
     "Deep SVDD (Ruff)": [98.0, 99.7, 91.7, 91.9, 94.9, 88.5, 98.3, 94.6, 93.9, 96.5],
 }
+EPOCH_KEYS = ("ae_epochs", "pretrain_epochs", "epochs", "train_epochs", "max_epochs", "min_steps")
 ORDER = ["ocsvm", "svdd", "deepsvdd", "ocnn", "occnn", "ae_recon", "latent_kmeans", "clad"]
 
 
@@ -45,6 +46,18 @@ def build(roots: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     runs["auroc_pct"] = 100 * runs["auroc"]
     table = summarize(runs, ["detector", "digit"], ["auroc_pct", "fit_seconds", "score_seconds"])
     return runs, table, table.pivot(index="digit", columns="detector", values="auroc_pct_mean")
+
+
+def budget_of(runs: pd.DataFrame) -> str:
+    """A detector's training budget as its runs' configs say (epochs, steps, images a class)."""
+    keys = [c for c in runs.columns if c.split(".")[0] == "detector" and c.split(".")[-1] in EPOCH_KEYS]
+    keys += [c for c in ("dataset.max_train_per_class", "detector.max_train") if c in runs.columns]
+    parts = []
+    for key in keys:
+        values = sorted({str(v) for v in runs[key].dropna()})
+        if values:
+            parts.append(f"{key.split('.')[-1]} {'/'.join(values)}")
+    return ", ".join(parts) or "(not in the runs' configs)"
 
 
 def render(table: pd.DataFrame, wide: pd.DataFrame) -> str:
@@ -103,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     timing = ok.groupby("detector")[["fit_seconds", "score_seconds"]].median().round(1)
     seeds = "; ".join(f"{det} {' '.join(map(str, sorted(set(g['seed']))))}" for det, g in ok.groupby("detector"))
     made = "".join(f"  - `{line}`\n" for line in sweep_commands(args.roots))
+    budgets = "\n".join(f"  - {det}: {budget_of(group)}" for det, group in ok.groupby("detector"))
     text = f"""# MNIST one-class AUROC (%), mean ± std over seeds
 
 - command: `{COMMAND}` (the experiments of conf/experiment/); the runs here were made by
@@ -112,11 +126,10 @@ def main(argv: list[str] | None = None) -> None:
   tested on the full 10,000-image test set. Ruff et al. train on all ~6,000 images of the digit.
 - seeds: {seeds}; {len(ok)} successful runs, {int((runs["status"] != "ok").sum())} failed; cells with fewer than 2 seeds say n.
 - machine: {platform.node()} ({platform.platform()}), 2 shared CPU cores, one thread per run, no GPU.
-- epochs (budget=cpu, conf/budget/cpu.yaml): Deep SVDD 30 autoencoder + 30 training epochs (Ruff et al.: 150 + 150
-  on ~6x the images); ocnn, occnn, ae_recon, latent_kmeans 5 autoencoder epochs (+ 5 for ocnn, occnn); kernel
-  methods use all 900 images (max 5,000 for ocsvm, 1,000 for svdd). CLAD runs with its defaults: budget=cpu,
-  every training image of the digit (~5,400 after the 10% validation hold-out), 10 autoencoder / at most 10 DEC /
-  10 classifier epochs (conf/budget/cpu.yaml). Hyperparameters are the configs' defaults; none was chosen on test data.
+- training budget of each detector, as its runs were configured (budget=cpu of the runs' commit; in the
+  current code ae_recon and latent_kmeans train CLAD's autoencoder budget, so re-runs differ for them):
+{budgets}
+  Hyperparameters are the configs' defaults; none was chosen on test data.
 - scores and per-run metrics: each job's folder (run_dir in mnist_one_class_runs.csv).
 
 {render(table, wide)}

@@ -63,7 +63,7 @@ class CLAD(Detector):
         dec: DEC | None = None,
         classifier: Callable[..., nn.Module] | None = None,
         score: str | Score = "odin",
-        pretrain_epochs: int = 20,
+        ae_epochs: int = 20,
         train_epochs: int = 20,
         min_steps: int = 0,
         ae_channels: tuple[int, ...] = (32, 64, 128),
@@ -84,7 +84,7 @@ class CLAD(Detector):
         self.dec = dec
         self.classifier = classifier
         self.score = score
-        self.pretrain_epochs = pretrain_epochs
+        self.ae_epochs = ae_epochs
         self.train_epochs = train_epochs
         self.min_steps = min_steps
         self.ae_channels = ae_channels
@@ -102,7 +102,7 @@ class CLAD(Detector):
     def _check_params(self, n: int) -> None:
         """Every setting that could fail after training is checked here, before any of it.
 
-        `train_epochs` must be >= 1: a classifier that never trained scores nothing. `pretrain_epochs=0`
+        `train_epochs` must be >= 1: a classifier that never trained scores nothing. `ae_epochs=0`
         is accepted and means "skip stage 1": the pseudo-labels come from k-means on the codes of an
         untrained (randomly initialised) encoder, a warning says so (clad.training.pretrain_autoencoder)."""
         self._check_scoring_params()
@@ -111,7 +111,7 @@ class CLAD(Detector):
             raise ValueError(f"CLAD: n_clusters must be between 2 and the {n} training images; got {self.n_clusters}")
         for name in ("latent_dim", "ae_hidden", "train_epochs", "batch_size"):
             self._check(name, low=1, integer=True)
-        for name in ("pretrain_epochs", "min_steps"):
+        for name in ("ae_epochs", "min_steps"):
             self._check(name, low=0, integer=True)
         if len(self.ae_channels) == 0:
             raise ValueError("CLAD: ae_channels must list at least one convolution width; got []")
@@ -133,7 +133,7 @@ class CLAD(Detector):
         norm, ae = pretrain_autoencoder(
             X,
             self.latent_dim,
-            self.pretrain_epochs,
+            self.ae_epochs,
             self.batch_size,
             self.lr,
             self.weight_decay,
@@ -186,7 +186,7 @@ class CLAD(Detector):
         self.model_ = nn.Sequential(norm, make(tuple(X.shape[1:]), self.n_clusters)).to(
             self.device_, memory_format=torch.channels_last
         )
-        y = torch.from_numpy(labels).to(self.device_)
+        y = torch.from_numpy(labels.astype(np.int64)).to(self.device_)  # scikit-learn's KMeans gives int32
         holdout_history: list[float] = []
 
         def holdout_accuracy(epoch: int) -> None:

@@ -1,7 +1,9 @@
 """Baseline-specific checks, each naming what it guards: the SVDD dual against the one-class SVM
 (Tax and Duin 2004: with a Gaussian kernel the two are the same problem), the OCSVM adapter's
 single sign flip, Deep SVDD's known failure modes (PyOD's regression tests: scores not constant,
-centre not zero, parameters move), OC-NN's quantile update of r and OC-CNN's probabilities."""
+centre not zero, parameters move), OC-NN's quantile update of r and OC-CNN's probabilities, and
+ae_recon and latent_kmeans as CLAD without its classifier (issue 8: the same autoencoder, so the
+ablation is fair)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from baselines.occnn import OCCNN
 from baselines.ocnn import OCNN
 from baselines.ocsvm import OCSVM
 from baselines.svdd import SVDD
-from tests.test_contract import easy_problem
+from clad.detector import CLAD
+from clad.training import predict
+from tests.helpers.synthetic import easy_problem, latent_multiclass, seeded
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -80,7 +84,7 @@ def test_kernel_methods_log_their_subsampling(blobs, caplog):
 @pytest.fixture(scope="module", params=["one-class", "soft-boundary"])
 def deepsvdd(request, easy):
     det = DeepSVDD(
-        objective=request.param, pretrain_epochs=3, epochs=15, warmup_epochs=2, batch_size=50, lr=1e-3, device="cpu"
+        objective=request.param, ae_epochs=3, epochs=15, warmup_epochs=2, batch_size=50, lr=1e-3, device="cpu"
     ).fit(easy[0])
     return det, det.anomaly_score(easy[1])
 
@@ -114,7 +118,8 @@ def test_deepsvdd_soft_boundary_radius(deepsvdd, easy):
 
 
 def test_deepsvdd_networks_are_the_papers_and_bias_free():
-    mnist, cifar = LeNetEncoder((1, 28, 28), (8, 4), 32), LeNetEncoder((3, 32, 32), (32, 64, 128), 128)
+    with seeded(0):
+        mnist, cifar = LeNetEncoder((1, 28, 28), (8, 4), 32), LeNetEncoder((3, 32, 32), (32, 64, 128), 128)
     assert sum(p.numel() for p in mnist.parameters()) == 8 * 25 + 4 * 8 * 25 + 4 * 7 * 7 * 32  # Ruff's MNIST LeNet
     assert cifar(torch.zeros(2, 3, 32, 32)).shape == (2, 128)
     for net in (mnist, cifar):
@@ -122,31 +127,63 @@ def test_deepsvdd_networks_are_the_papers_and_bias_free():
 
 
 def test_ocnn_r_is_the_nu_quantile_of_the_outputs(easy):
-    det = OCNN(nu=0.2, pretrain_epochs=2, epochs=3, device="cpu").fit(easy[0])
+    det = OCNN(nu=0.2, ae_epochs=2, epochs=3, device="cpu").fit(easy[0])
     outside = (det.anomaly_score(easy[0]) > 0).mean()
     assert outside == pytest.approx(0.2, abs=0.02)  # r-step: a fraction nu of training outputs below r
 
 
 def test_occnn_scores_are_anomaly_probabilities(easy):
-    det = OCCNN(pretrain_epochs=2, epochs=3, device="cpu").fit(easy[0])
+    det = OCCNN(ae_epochs=2, epochs=3, device="cpu").fit(easy[0])
     scores = det.anomaly_score(easy[1])
     assert ((scores >= 0) & (scores <= 1)).all()
     # The classifier tells the normal features from the Gaussian pseudo-negatives in feature space.
     with torch.inference_mode():
-        noise = det.sigma * torch.randn(100, det.feature_dim)
+        noise = det.sigma * torch.randn(100, det.latent_dim, generator=torch.Generator().manual_seed(0))
         p_noise = torch.softmax(det.classifier_(noise), dim=1)[:, 1].mean()
     assert det.anomaly_score(easy[0]).mean() < 0.5 * p_noise
 
 
 def test_reference_detectors_match_hand_computation(easy):
     train, test, _ = easy
-    ae = AEReconstruction(pretrain_epochs=1, device="cpu").fit(train)
+    ae = AEReconstruction(ae_epochs=1, device="cpu").fit(train)
     with torch.inference_mode():
         xs = ae.norm_(torch.from_numpy(test))
         np.testing.assert_allclose(
             ae.anomaly_score(test), ((ae.ae_(xs) - xs) ** 2).mean(dim=(1, 2, 3)).numpy(), rtol=1e-5
         )
-    km = LatentKMeans(n_clusters=3, pretrain_epochs=1, device="cpu").fit(train)
+    km = LatentKMeans(n_clusters=3, ae_epochs=1, device="cpu").fit(train)
     codes = km._codes(test).numpy()
     d2 = ((codes[:, None, :] - km.centroids_.numpy()[None]) ** 2).sum(-1).min(1)
     np.testing.assert_allclose(km.anomaly_score(test), d2, rtol=1e-4, atol=1e-6)
+
+
+# Settings CLAD and its two ablations share: a small autoencoder, few epochs.
+SHARED = dict(
+    latent_dim=4,
+    ae_epochs=2,
+    min_steps=6,
+    ae_channels=(8, 16),
+    ae_hidden=32,
+    schedule="cosine",
+    batch_size=64,
+    lr=2e-3,
+    weight_decay=1e-5,
+    device="cpu",
+    random_state=3,
+)
+
+
+def test_ae_recon_and_latent_kmeans_train_clads_autoencoder():
+    """Same settings and seed: both train CLAD's stage-1 autoencoder step for step (min_steps and the
+    schedule included), so their codes are CLAD's, and latent_kmeans' k-means is CLAD's before DEC."""
+    train = latent_multiclass(n_per_class=40, size=16, seed=0)[0]
+    clad = CLAD(n_clusters=3, dec=None, train_epochs=1, save_codes=True, **SHARED).fit(train)
+    km = LatentKMeans(n_clusters=3, **SHARED).fit(train)
+    ae = AEReconstruction(**SHARED).fit(train)
+    assert clad.diagnostics_["ae_epochs"] == 3  # min_steps=6 raised 2 epochs of 2 batches to 3
+    for det in (km, ae):
+        np.testing.assert_allclose(det.ae_.loss_history, clad.diagnostics_["ae_loss_history"], rtol=1e-6)
+        codes = predict(lambda x: det.ae_.encoder(det.norm_(x)), train, 512, torch.device("cpu")).numpy()
+        np.testing.assert_allclose(codes, clad.codes_, rtol=1e-5, atol=1e-6, err_msg=type(det).__name__)
+    nearest = ((clad.codes_[:, None] - km.centroids_.numpy()[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(nearest, clad.pseudo_labels_)

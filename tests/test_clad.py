@@ -1,5 +1,8 @@
 """CLAD and its stages on an easy synthetic latent multi-class scenario it never sees labels of."""
 
+import copy
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
@@ -12,11 +15,11 @@ from clad.detector import CLAD
 from clad.metrics import auroc
 from clad.nets import ConvAutoencoder, Standardize
 from clad.scores import ODIN
-from tests.synthetic import latent_multiclass
+from tests.helpers.synthetic import latent_multiclass, seeded
 
 
 def _clad(**kw):
-    params = dict(n_clusters=3, pretrain_epochs=15, train_epochs=10, batch_size=64, device="cpu", random_state=0)
+    params = dict(n_clusters=3, ae_epochs=15, train_epochs=10, batch_size=64, device="cpu", random_state=0)
     return CLAD(**{**params, **kw})
 
 
@@ -26,8 +29,14 @@ def scenario():
 
 
 @pytest.fixture(scope="module")
-def fitted(scenario):
+def _shared_fit(scenario):
     return _clad().fit(scenario[0])
+
+
+@pytest.fixture
+def fitted(_shared_fit):
+    """A copy of the module's one fit, for a test to rescore with other settings."""
+    return copy.deepcopy(_shared_fit)
 
 
 @pytest.mark.parametrize("score", ["odin", "msp", "energy", "maxlogit"])
@@ -68,7 +77,8 @@ def test_autoencoder_learns_to_reconstruct(scenario):
 
     x = torch.from_numpy(scenario[0])
     xs = Standardize.fit(x)(x)
-    ae = ConvAutoencoder((1, 16, 16), latent_dim=10)
+    with seeded(0):
+        ae = ConvAutoencoder((1, 16, 16), latent_dim=10)
     losses = train_autoencoder(ae, xs, 5, 64, 1e-3, 0.0, torch.Generator().manual_seed(0))
     assert losses[-1] < 0.5 * losses[0]
 
@@ -91,19 +101,20 @@ def test_min_steps_adds_epochs_on_small_training_sets():
     w = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([w], lr=0.1)
     loss = lambda idx: ((w - 1.0) ** 2).sum()  # noqa: E731
+    module = torch.nn.Identity()  # fit_epochs only switches its mode
     history = fit_epochs(
-        torch.nn.Linear(1, 1),
+        module,
         loss,
         n=10,
         epochs=1,
         batch_size=5,
         optimizer=opt,
-        generator=torch.Generator(),
+        generator=torch.Generator().manual_seed(0),
         stage="t",
         min_steps=7,
     )
     assert len(history) == 4  # 2 steps per epoch -> ceil(7 / 2) epochs
-    assert len(fit_epochs(torch.nn.Linear(1, 1), loss, 10, 6, 5, opt, torch.Generator(), "t", min_steps=7)) == 6
+    assert len(fit_epochs(module, loss, 10, 6, 5, opt, torch.Generator().manual_seed(0), "t", min_steps=7)) == 6
 
 
 def test_eps_space_changes_the_perturbation_not_the_verdict(scenario, fitted):
@@ -112,6 +123,10 @@ def test_eps_space_changes_the_perturbation_not_the_verdict(scenario, fitted):
     pixel = fitted.anomaly_score(test_x)
     fitted.set_params(score__eps_space="normalized")  # scikit-learn's nested parameters
     normalized = fitted.anomaly_score(test_x)
-    fitted.set_params(score="odin")
     assert not np.allclose(pixel, normalized)
     assert auroc(test_y, pixel) >= 0.9 and auroc(test_y, normalized) >= 0.9
+
+
+def test_clad_fits_with_scikit_learns_kmeans(scenario):
+    det = _clad(kmeans=partial(KMeans, n_init=2), dec=None, ae_epochs=1, train_epochs=1)
+    assert det.fit(scenario[0]).pseudo_labels_.shape == (len(scenario[0]),)

@@ -9,12 +9,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from hydra.utils import instantiate
+from sklearn.base import clone
 
 from clad.detector import CLAD, MIN_CLUSTER_SHARE, MIN_HOLDOUT_ACCURACY, check_convergence
 from clad.experiment import fit_diagnostics, run
 from clad.metrics import auroc, pseudo_label_agreement
-from tests.conftest import compose_cfg
-from tests.synthetic import latent_multiclass
+from tests.helpers.config import compose
+from tests.helpers.synthetic import latent_multiclass
 
 
 @pytest.fixture(scope="module")
@@ -23,18 +24,16 @@ def scenario():
 
 
 @pytest.fixture(scope="module")
-def composed_clad(tmp_path_factory, one_thread):
+def composed_clad():
     """CLAD exactly as `python run.py detector=clad budget=smoke` builds it, with 3 clusters for the
-    3 hidden classes (k is the one setting a user picks per scenario in this test)."""
-    cfg = compose_cfg(
-        tmp_path_factory.mktemp("cfg"), "detector=clad", "budget=smoke", "device=cpu", "detector.n_clusters=3"
-    )
+    3 hidden classes (k is the one setting a user picks per scenario in this test). Unfitted."""
+    cfg = compose("detector=clad", "budget=smoke", "device=cpu", "detector.n_clusters=3")
     return instantiate(cfg.detector, _convert_="all")
 
 
 @pytest.fixture(scope="module")
-def fitted_composed(scenario, composed_clad):
-    return composed_clad.fit(scenario[0])
+def fitted_composed(scenario, composed_clad, one_thread):
+    return clone(composed_clad).fit(scenario[0])  # the composed detector itself stays unfitted
 
 
 def test_composed_defaults_beat_chance_on_latent_multiclass(scenario, fitted_composed):
@@ -72,7 +71,7 @@ def test_convergence_rule():
 
 def test_an_undertrained_run_says_so(scenario, one_thread, caplog):
     # lr 1e-7: the classifier stays at its random initialisation, far from its pseudo-labels
-    det = CLAD(n_clusters=3, pretrain_epochs=1, train_epochs=1, batch_size=256, lr=1e-7, device="cpu", random_state=0)
+    det = CLAD(n_clusters=3, ae_epochs=1, train_epochs=1, batch_size=256, lr=1e-7, device="cpu", random_state=0)
     with caplog.at_level("WARNING"):
         det.fit(scenario[0])
     assert any("held-out pseudo-labels" in w for w in det.diagnostics_["warnings"])
@@ -89,7 +88,7 @@ def test_bad_training_settings_fail_before_training(scenario, bad, message):
 
 @pytest.mark.slow
 def test_run_writes_flat_diagnostics_and_a_diagnostics_file(tmp_path):
-    metrics = run(compose_cfg(tmp_path, "budget=smoke", "device=cpu"))
+    metrics = run(compose("budget=smoke", "device=cpu", output_dir=tmp_path))
     for key in (
         "cluster_min_share",
         "cluster_max_share",

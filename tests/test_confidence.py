@@ -8,17 +8,18 @@ from torch import nn
 
 from clad.confidence import energy_score, get_scorer, msp_score, odin_perturb, odin_score
 from clad.nets import SmallCNN, Standardize
+from tests.helpers.synthetic import seeded
 
 
 def _model(seed=0):
-    torch.manual_seed(seed)
-    x = torch.rand(64, 3, 8, 8)
-    model = nn.Sequential(
-        Standardize(torch.tensor([0.5, 0.4, 0.3]), torch.tensor([0.2, 0.25, 0.3])), SmallCNN((3, 8, 8), 5)
-    )
-    model.train()
-    model(x)  # move BatchNorm statistics away from their initial values
-    return model.eval(), torch.rand(16, 3, 8, 8)
+    with seeded(seed):
+        x = torch.rand(64, 3, 8, 8)
+        model = nn.Sequential(
+            Standardize(torch.tensor([0.5, 0.4, 0.3]), torch.tensor([0.2, 0.25, 0.3])), SmallCNN((3, 8, 8), 5)
+        )
+        model.train()
+        model(x)  # move BatchNorm statistics away from their initial values
+        return model.eval(), torch.rand(16, 3, 8, 8)
 
 
 @pytest.mark.parametrize("eps_scale", [None, torch.tensor([0.2, 0.25, 0.3])])

@@ -13,6 +13,7 @@ from clad.data import cache as cache_mod
 from clad.data import images
 from clad.data.cache import cached, fingerprint
 from clad.data.cifar10 import CLASSES, load_cifar10
+from tests.helpers.files import write_folder
 
 
 def _arrays(seed: int = 0):
@@ -105,8 +106,6 @@ def test_parallel_builders_leave_one_whole_file(tmp_path, monkeypatch):
 
 
 def test_loader_does_not_decode_twice(tmp_path, monkeypatch):
-    from tests.test_data_loaders import write_folder
-
     for part in ("train", "test"):
         write_folder(tmp_path / "cifar10" / part, list(CLASSES), 1, size=32)
     first = load_cifar10(tmp_path, cache_dir=tmp_path / "cache")

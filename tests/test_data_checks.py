@@ -25,7 +25,7 @@ from clad.data.image_folder import load_image_folder
 from clad.data.images import natural_key
 from clad.data.mnist import load_mnist
 from clad.data.tiny_imagenet import load_tiny_imagenet
-from tests.test_data_loaders import write_image, write_mnist, write_tiny
+from tests.helpers.files import write_image, write_mnist, write_tiny
 
 NUMBERED = ["1", "2", "3", "10", "11"]  # a plain sort gives 1, 10, 11, 2, 3
 
@@ -207,9 +207,9 @@ def test_deepsvdd_scores_stay_moderate_on_constant_images(one_thread, train_valu
     rng = np.random.default_rng(0)
     constant = np.full((40, 1, 8, 8), train_value, np.float32)
     textured = rng.random((40, 1, 8, 8), dtype=np.float32)
-    det = DeepSVDD(pretrain_epochs=1, epochs=2, batch_size=20, device="cpu").fit(constant)
+    det = DeepSVDD(ae_epochs=1, epochs=2, batch_size=20, device="cpu").fit(constant)
     for test in (constant, textured):  # exactly constant training images used to score 1e16
         scores = det.anomaly_score(test)
         assert np.isfinite(scores).all() and np.abs(scores).max() < 1e6
-    det = DeepSVDD(pretrain_epochs=1, epochs=2, batch_size=20, device="cpu").fit(textured)
+    det = DeepSVDD(ae_epochs=1, epochs=2, batch_size=20, device="cpu").fit(textured)
     assert np.abs(det.anomaly_score(constant)).max() < 1e6

@@ -18,7 +18,7 @@ from clad.data import make_split
 from clad.data.cifar10 import load_cifar10
 from clad.data.gtsrb import load_gtsrb
 from clad.data.mnist import load_mnist
-from tests.conftest import CONF
+from tests.helpers.paths import CONF
 
 pytestmark = pytest.mark.integration
 

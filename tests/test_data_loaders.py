@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from torchvision.datasets import CIFAR10
 
 from clad.data import CorruptImageError, DatasetNotFoundError
@@ -21,33 +19,7 @@ from clad.data.gtsrb import load_gtsrb
 from clad.data.image_folder import load_image_folder
 from clad.data.mnist import load_mnist
 from clad.data.tiny_imagenet import load_tiny_imagenet
-
-RNG = np.random.default_rng(0)
-
-
-def write_image(path: Path, size: int = 8, mode: str = "RGB", value: int | None = None) -> np.ndarray:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shape = (size, size, 3) if mode == "RGB" else (size, size)
-    arr = np.full(shape, value, np.uint8) if value is not None else RNG.integers(0, 256, shape, dtype=np.uint8)
-    Image.fromarray(arr, mode).save(path)
-    return arr
-
-
-def write_folder(root: Path, classes: list[str], n: int, size: int = 8, ext: str = "png") -> None:
-    for c in classes:
-        for i in range(n):
-            write_image(root / c / f"{i:04d}.{ext}", size)
-
-
-def write_mnist(root: Path, n_train: int = 30, n_test: int = 20) -> None:
-    """Standard IDX files (magic 2051 images / 2049 labels, big-endian counts) in MNIST/raw."""
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        labels = (np.arange(n) % 10).astype(np.uint8)
-        images = RNG.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes())
-        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, n) + labels.tobytes())
+from tests.helpers.files import write_folder, write_image, write_mnist, write_tiny
 
 
 def test_mnist_raw_layout_and_cache(tmp_path):
@@ -70,7 +42,8 @@ def test_mnist_truncated_file_names_it(tmp_path):
 
 
 def _write_cifar_batches(root: Path, monkeypatch) -> None:
-    """Synthetic python batches; torchvision checks MD5s, so point its file lists at ours."""
+    """Synthetic python batches (seeded pixels); torchvision checks MD5s, so point its file lists at ours."""
+    rng = np.random.default_rng(0)
     base = root / CIFAR10.base_folder
     base.mkdir(parents=True)
 
@@ -79,11 +52,11 @@ def _write_cifar_batches(root: Path, monkeypatch) -> None:
         return [name, hashlib.md5((base / name).read_bytes()).hexdigest()]
 
     train = [
-        dump(f"data_batch_{i}", {"data": RNG.integers(0, 256, (10, 3072), dtype=np.uint8), "labels": list(range(10))})
+        dump(f"data_batch_{i}", {"data": rng.integers(0, 256, (10, 3072), dtype=np.uint8), "labels": list(range(10))})
         for i in range(1, 6)
     ]
     test = [
-        dump("test_batch", {"data": RNG.integers(0, 256, (20, 3072), dtype=np.uint8), "labels": list(range(10)) * 2})
+        dump("test_batch", {"data": rng.integers(0, 256, (20, 3072), dtype=np.uint8), "labels": list(range(10)) * 2})
     ]
     name, md5 = dump("batches.meta", {"label_names": list(CIFAR_CLASSES)})
     monkeypatch.setattr(CIFAR10, "train_list", train)
@@ -137,26 +110,6 @@ def test_gtsrb_image_folder_and_unpadded_names(tmp_path):
     (tmp_path / "gtsrb" / "train" / "7").rename(tmp_path / "gtsrb" / "train" / "seven")
     with pytest.raises(DatasetNotFoundError, match="named by ClassId 0..42"):
         load_gtsrb(tmp_path)
-
-
-def write_tiny(root: Path) -> None:
-    base = root / "tiny-imagenet-200"
-    words = {
-        "n01": "golden retriever",
-        "n02": "monarch, monarch butterfly, milkweed butterfly",
-        "n03": "fly",
-        "n04": "fly, housefly",
-    }
-    (base / "val" / "images").mkdir(parents=True)
-    (base / "wnids.txt").write_text("\n".join(words) + "\n")
-    (base / "words.txt").write_text("".join(f"{w}\t{n}\n" for w, n in words.items()) + "n99\tbee\n")
-    rows = []
-    for k, w in enumerate(words):
-        for i in range(3):
-            write_image(base / "train" / w / "images" / f"{w}_{i}.JPEG", size=64)
-            write_image(base / "val" / "images" / f"val_{k * 2 + i % 2}.JPEG", size=64)
-        rows += [f"val_{k * 2}.JPEG\t{w}\t0\t0\t63\t63", f"val_{k * 2 + 1}.JPEG\t{w}\t0\t0\t63\t63"]
-    (base / "val" / "val_annotations.txt").write_text("\n".join(rows) + "\n")
 
 
 def test_tiny_imagenet_names_to_wordnet_ids(tmp_path):

@@ -8,12 +8,13 @@ import csv
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from clad.data import ImageDataset, make_split
 from clad.experiment import build_data
-from tests.conftest import CONF, REPO
+from tests.helpers.config import compose
+from tests.helpers.files import write_image, write_mnist
+from tests.helpers.paths import CONF, REPO
 
 SCENARIOS = REPO.parent / "shared" / "paper" / "scenarios.csv"
 # Table 5, copied so the test runs without ../shared; checked against scenarios.csv when present.
@@ -31,11 +32,6 @@ PAPER = {
     "cifar10_liv": [2, 3, 4, 5, 6, 7],
 }
 TINY = ["tiny_imagenet_anml", "tiny_imagenet_isct", "tiny_imagenet_istm", "tiny_imagenet_strt", "tiny_imagenet_vhcl"]
-
-
-def cfg_for(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
 
 
 def test_all_sixteen_scenarios_exist():
@@ -93,7 +89,7 @@ def test_every_split_file_is_well_formed():
 def test_dataset_and_split_compose(dataset, split):
     extra = ["split.normal=[1,7]"] if split == "custom" else []
     extra += ["dataset.path=x"] if dataset == "image_folder" else []
-    cfg = cfg_for(f"dataset={dataset}", f"split={split}", "budget=smoke", *extra)
+    cfg = compose(f"dataset={dataset}", f"split={split}", "budget=smoke", *extra)
     assert OmegaConf.to_container(cfg.split, resolve=True)["normal"]
     params = OmegaConf.to_container(cfg.dataset, resolve=True)
     assert dataset == "digits" or (params["max_train_per_class"] == 200 and params["cache_dir"] and params["root"])
@@ -122,17 +118,15 @@ def test_split_refuses_another_dataset():
 
 
 def test_one_class_sweeps_by_normal_class():
-    cfg = cfg_for("split=one_class", "split.normal_class=4")
+    cfg = compose("split=one_class", "split.normal_class=4")
     assert OmegaConf.to_container(cfg.split, resolve=True)["normal"] == [4]
     data, split = build_data(cfg)
     assert split.normal == (4,) and set(split.test_class) == set(range(10))
 
 
 def test_build_data_mnist_budget_and_validation(tmp_path):
-    from tests.test_data_loaders import write_mnist
-
     write_mnist(tmp_path, n_train=200, n_test=50)
-    cfg = cfg_for(
+    cfg = compose(
         "dataset=mnist",
         "split=mnist_cur",
         "budget=smoke",
@@ -145,13 +139,11 @@ def test_build_data_mnist_budget_and_validation(tmp_path):
     assert len(split.val_x) == 3 * round(0.1 * 8)  # held out per class, stratified
     assert len(split.test_y) == 50 and split.test_y.sum() == 50 - 15
     with pytest.raises(ValueError, match="defined for dataset 'mnist' but the dataset is 'digits'"):
-        build_data(cfg_for("split=mnist_cur"))
+        build_data(compose("split=mnist_cur"))
 
 
 def test_tiny_imagenet_scenario_end_to_end(tmp_path):
     """The real config's 40 names resolve through a words.txt written like the official one."""
-    from tests.test_data_loaders import write_image
-
     names = list(OmegaConf.load(CONF / "dataset" / "tiny_imagenet.yaml").classes)
     base = tmp_path / "tiny-imagenet-200"
     wnids = [f"n{i:08d}" for i in range(len(names))] + ["n99999999"]
@@ -166,7 +158,7 @@ def test_tiny_imagenet_scenario_end_to_end(tmp_path):
         write_image(base / "val" / "images" / f"val_{i}.JPEG", size=8)
         rows.append(f"val_{i}.JPEG\t{w}\t0\t0\t7\t7")
     (base / "val" / "val_annotations.txt").write_text("\n".join(rows) + "\n")
-    cfg = cfg_for(
+    cfg = compose(
         "dataset=tiny_imagenet",
         "split=tiny_imagenet_anml",
         "dataset.image_size=8",

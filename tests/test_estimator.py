@@ -11,6 +11,8 @@ refuses a device it was not fitted on.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import sklearn.exceptions
@@ -20,8 +22,9 @@ from sklearn.utils.validation import check_is_fitted
 from baselines.ocsvm import OCSVM
 from clad.base import NotFittedError, resolve_device
 from clad.clustering import DEC
-from tests.test_contract import easy_problem
-from tests.test_pinned_scores import DETECTORS, build
+from tests.helpers.config import build_detector
+from tests.helpers.paths import DETECTORS
+from tests.helpers.synthetic import easy_problem
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -39,12 +42,13 @@ def data():
 
 @pytest.fixture(scope="module", params=DETECTORS)
 def fitted(request, data):
-    return request.param, build(request.param).fit(data[0])
+    """One fit per detector, shared: the checks only read it (one that calibrates works on a copy)."""
+    return request.param, build_detector(request.param).fit(data[0])
 
 
 @pytest.mark.parametrize("name", DETECTORS)
 def test_get_params_set_params_round_trip(name):
-    det = build(name)
+    det = build_detector(name)
     params = det.get_params(deep=False)
     assert {"device", "random_state"} <= set(params), name
     assert settings(type(det)(**params)) == settings(det)  # __init__ stores every argument under its name
@@ -56,7 +60,7 @@ def test_get_params_set_params_round_trip(name):
 
 @pytest.mark.parametrize("name", DETECTORS)
 def test_set_params_refuses_unknown_names_and_lists_the_valid_ones(name):
-    det = build(name)
+    det = build_detector(name)
     with pytest.raises(ValueError, match="bogus") as err:
         det.set_params(bogus=1)
     assert "random_state" in str(err.value) and "eval_batch_size" in str(err.value)
@@ -64,7 +68,7 @@ def test_set_params_refuses_unknown_names_and_lists_the_valid_ones(name):
 
 @pytest.mark.parametrize("name", DETECTORS)
 def test_set_params_never_overwrites_a_method(name):
-    det = build(name)
+    det = build_detector(name)
     for method in ("fit", "anomaly_score", "predict", "set_params"):
         with pytest.raises(ValueError, match=method):
             det.set_params(**{method: 1})
@@ -73,18 +77,18 @@ def test_set_params_never_overwrites_a_method(name):
 
 def test_clone_gives_the_same_settings_unfitted(fitted, data):
     name, det = fitted
-    copy = clone(det)
-    assert type(copy) is type(det) and settings(copy) == settings(det), name
+    twin = clone(det)
+    assert type(twin) is type(det) and settings(twin) == settings(det), name
     with pytest.raises(NotFittedError):
-        copy.anomaly_score(data[1])
+        twin.anomaly_score(data[1])
     check_is_fitted(det)  # the original keeps its fit
     if getattr(det, "dec", None) is not None:
-        assert copy.dec is not det.dec and repr(copy.dec) == repr(det.dec)
+        assert twin.dec is not det.dec and repr(twin.dec) == repr(det.dec)
 
 
 @pytest.mark.parametrize("name", DETECTORS)
 def test_repr_is_scikit_learns(name):
-    det = build(name).set_params(random_state=123)
+    det = build_detector(name).set_params(random_state=123)
     text = repr(det)
     assert text.startswith(f"{type(det).__name__}(") and "random_state=123" in text
     assert "eval_batch_size" not in repr(type(det)())  # only settings that differ from the defaults
@@ -97,12 +101,12 @@ def test_decision_function_is_anomaly_score(fitted, data):
 
 def test_predict_gives_zero_one_ints_after_calibrate(fitted, data):
     name, det = fitted
+    det = copy.deepcopy(det)  # the shared fit stays uncalibrated for the other checks
     with pytest.raises(NotFittedError, match="calibrate"):
         det.predict(data[1])
     assert det.calibrate(data[0]) is det
     labels = det.predict(data[1])
     assert labels.shape == (len(data[1]),) and labels.dtype.kind == "i" and set(np.unique(labels)) <= {0, 1}, name
-    del det.threshold_  # the shared fit stays uncalibrated for the other checks
 
 
 def test_calibrate_and_predict_on_an_easy_problem():
@@ -170,7 +174,7 @@ def test_images_must_be_floats_in_the_unit_range(data, bad, shown):
 
 
 def test_clad_fit_leaves_its_settings_untouched(data, monkeypatch):
-    det = build("clad")  # the default cluster=faiss_dec: k-means and DEC
+    det = build_detector("clad")  # the default cluster=faiss_dec: k-means and DEC
     assert isinstance(det.dec, DEC)
     before, dec_state = settings(det), dict(vars(det.dec))
     refined_by = []

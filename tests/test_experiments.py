@@ -13,24 +13,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from tests.conftest import CONF, REPO
+from tests.helpers.config import compose
+from tests.helpers.paths import CONF, GROUPS, REPO, options
 
-EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
-GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
+EXPERIMENTS = options("experiment")
 ABSENT = object()
 
 
 def compose_experiment(name: str, *overrides: str):
-    from clad.record import register_resolvers
-
-    register_resolvers()  # conf/hydra/default.yaml uses ${uid:}
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose("config", overrides=[f"experiment={name}", *overrides], return_hydra_config=True)
+    return compose(f"experiment={name}", *overrides)
 
 
 def swept_values(params) -> dict[str, list]:
@@ -74,10 +69,10 @@ def test_experiment_is_a_resumable_multirun_of_existing_options(name):
     values = swept_values(cfg.hydra.sweeper.params)
     assert "seed" in values and values["seed"] and all(isinstance(s, int) and s >= 0 for s in values["seed"])
     dataset = cfg.hydra.runtime.choices.dataset
-    for key, options in values.items():
-        assert options, f"{key}: nothing to sweep"
+    for key, swept in values.items():
+        assert swept, f"{key}: nothing to sweep"
         if key in GROUPS:  # a config group: every value is an option of it, e.g. conf/detector/ocsvm.yaml
-            for option in options:
+            for option in swept:
                 path = CONF / key / f"{option}.yaml"
                 assert path.is_file(), f"{name}: {key}={option} has no {path.relative_to(REPO)}"
                 if key == "split":  # a split written for one dataset refuses any other
@@ -87,9 +82,9 @@ def test_experiment_is_a_resumable_multirun_of_existing_options(name):
         else:  # a config key: it exists, and every value has the type of its default
             default = OmegaConf.select(cfg, key, default=ABSENT)
             assert default is not ABSENT, f"{name}: sweeps {key}, which is not a key of the config"
-            assert all(type(v) is type(default) for v in options), f"{name}: {key}={options} vs default {default!r}"
+            assert all(type(v) is type(default) for v in swept), f"{name}: {key}={swept} vs default {default!r}"
     # The config of the sweep's last job composes too (a group option plus the experiment's defaults).
-    last = [f"{key}={options[-1]}" for key, options in values.items()]
+    last = [f"{key}={swept[-1]}" for key, swept in values.items()]
     job = compose_experiment(name, *last)
     assert job.seed == values["seed"][-1]
 
@@ -100,7 +95,7 @@ def test_table1_mnist_budget_split_matches_the_benchmark_script():
     main, ae = compose_experiment("table1_mnist"), compose_experiment("table1_mnist_ae")
     main_detectors = swept_values(main.hydra.sweeper.params)["detector"]
     ae_detectors = swept_values(ae.hydra.sweeper.params)["detector"]
-    every = sorted(p.stem for p in (CONF / "detector").glob("*.yaml"))
+    every = options("detector")
     assert sorted(main_detectors + ae_detectors) == every  # every detector, once
     assert main.budget.max_train_per_class is None and ae.budget.max_train_per_class == 1000
     script = (REPO / "benchmarks" / "table1_mnist.sh").read_text()

@@ -1,11 +1,12 @@
 """Settings are checked before any training (issue 9, item 4): every bad value raises ValueError
 naming the setting and the accepted range, and `_fit` is never entered (a spy replaces it).
 Cases that used to pass silently are marked: temperature=-1 ran to AUROC 0.42, epsilon=-1 meant
-no perturbation, train_epochs=0 and pretrain_epochs=-1 skipped training, split.normal=[1.5]
+no perturbation, train_epochs=0 and ae_epochs=-1 skipped training, split.normal=[1.5]
 became class 1 and [0.9, true] became [0, 1]."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 
@@ -27,16 +28,17 @@ from clad.data import ImageDataset, make_split
 from clad.detector import CLAD
 from clad.scores import ODIN
 from clad.training import fit_epochs
+from tests.helpers.synthetic import uniform_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-X = np.random.default_rng(0).random((40, 1, 8, 8), dtype=np.float32)
+X = uniform_images(40, (1, 8, 8), seed=0)
 DETECTORS = [CLAD, AEReconstruction, DeepSVDD, LatentKMeans, OCNN, OCCNN, OCSVM, SVDD]
 
 BAD = [
     # CLAD
     (CLAD, "train_epochs", 0),
-    (CLAD, "pretrain_epochs", -1),
+    (CLAD, "ae_epochs", -1),
     (CLAD, "min_steps", -1),
     (CLAD, "batch_size", 0),
     (CLAD, "eval_batch_size", 0),
@@ -63,18 +65,18 @@ BAD = [
     (SVDD, "eval_batch_size", 0),
     # neural baselines
     (DeepSVDD, "epochs", 0),
-    (DeepSVDD, "pretrain_epochs", -1),
+    (DeepSVDD, "ae_epochs", -1),
     (DeepSVDD, "warmup_epochs", -1),
     (DeepSVDD, "batch_size", 0),
     (DeepSVDD, "eval_batch_size", 0),
-    (DeepSVDD, "rep_dim", 0),
+    (DeepSVDD, "latent_dim", 0),
     (DeepSVDD, "nu", 0.0),
     (DeepSVDD, "lr", 0.0),
     (DeepSVDD, "eps", -0.1),
     (DeepSVDD, "ae_weight_decay", -1.0),
     (OCNN, "nu", 1.0),
     (OCNN, "epochs", 0),
-    (OCNN, "pretrain_epochs", -1),
+    (OCNN, "ae_epochs", -1),
     (OCNN, "hidden", 0),
     (OCNN, "latent_dim", 0),
     (OCNN, "batch_size", 0),
@@ -82,12 +84,14 @@ BAD = [
     (OCNN, "ae_lr", 0.0),
     (OCCNN, "sigma", 0.0),
     (OCCNN, "epochs", 0),
-    (OCCNN, "pretrain_epochs", -1),
-    (OCCNN, "feature_dim", 0),
+    (OCCNN, "ae_epochs", -1),
+    (OCCNN, "latent_dim", 0),
     (OCCNN, "batch_size", 0),
     (OCCNN, "eval_batch_size", 0),
     (OCCNN, "lr", -1.0),
-    (AEReconstruction, "pretrain_epochs", 0),
+    (AEReconstruction, "ae_epochs", 0),
+    (AEReconstruction, "min_steps", -1),
+    (AEReconstruction, "ae_hidden", 0),
     (AEReconstruction, "latent_dim", 0),
     (AEReconstruction, "batch_size", 0),
     (AEReconstruction, "eval_batch_size", 0),
@@ -95,7 +99,10 @@ BAD = [
     (LatentKMeans, "n_clusters", 0),
     (LatentKMeans, "n_clusters", 1.5),
     (LatentKMeans, "latent_dim", 0),
-    (LatentKMeans, "pretrain_epochs", -1),
+    (LatentKMeans, "ae_epochs", -1),
+    (LatentKMeans, "min_steps", -1),
+    (LatentKMeans, "ae_hidden", 0),
+    (LatentKMeans, "weight_decay", -1.0),
     (LatentKMeans, "batch_size", 0),
     (LatentKMeans, "eval_batch_size", 0),
 ] + [(cls, "random_state", bad) for cls in DETECTORS for bad in (-1, 1.5, True)]
@@ -128,11 +135,25 @@ def test_default_settings_pass_the_checks(cls):
     det._check_params(len(X))  # the defaults are valid (n_clusters 10 <= 40 images)
 
 
+@pytest.mark.parametrize("cls", [CLAD, AEReconstruction, LatentKMeans])
 @pytest.mark.parametrize(
     "setting, message",
     [
         (dict(ae_channels=[32, 0]), r"ae_channels\[1\] must be an integer >= 1; got 0"),
         (dict(ae_channels=[]), "ae_channels must list at least one"),
+        (dict(schedule="step"), r"schedule must be one of \['constant', 'cosine'\]; got 'step'"),
+    ],
+)
+def test_clads_autoencoder_settings_fail_before_training(no_training, cls, setting, message):
+    """CLAD and the two detectors that share its autoencoder check its settings alike."""
+    with pytest.raises(ValueError, match=f"{cls.__name__}: {message}"):
+        cls(device="cpu", **setting).fit(X)
+    assert no_training == []
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
         (dict(dec=DEC(batch_size=0)), "DEC: batch_size must be an integer >= 1; got 0"),
         (dict(dec=DEC(lr=-0.1)), r"DEC: lr must be > 0; got -0.1"),
         (dict(dec=DEC(momentum=1.0)), r"DEC: momentum must be in \[0, 1\); got 1.0"),
@@ -153,7 +174,7 @@ def test_deepsvdd_channels_are_checked(no_training):
 
 @pytest.fixture(scope="module")
 def fitted_clad():
-    return CLAD(n_clusters=2, pretrain_epochs=1, train_epochs=1, batch_size=20, device="cpu", score=ODIN()).fit(X)
+    return CLAD(n_clusters=2, ae_epochs=1, train_epochs=1, batch_size=20, device="cpu", score=ODIN()).fit(X)
 
 
 @pytest.mark.parametrize(
@@ -168,29 +189,27 @@ def fitted_clad():
 )
 def test_scoring_settings_are_checked_again_at_scoring(fitted_clad, name, bad):
     """ODIN's temperature <= 0 used to run (T=-1: AUROC 0.42) and epsilon < 0 meant no perturbation."""
-    good = fitted_clad.get_params()[name]
-    fitted_clad.set_params(**{name: bad})
-    try:
-        with pytest.raises(ValueError, match=name.rsplit("__", 1)[-1] if name != "score" else "unknown score 'maha'"):
-            fitted_clad.anomaly_score(X)
-    finally:
-        fitted_clad.set_params(**{name: good})
-    assert np.isfinite(fitted_clad.anomaly_score(X)).all()
+    det = copy.deepcopy(fitted_clad)  # the shared fit keeps its settings
+    good = det.get_params()[name]
+    det.set_params(**{name: bad})
+    with pytest.raises(ValueError, match=name.rsplit("__", 1)[-1] if name != "score" else "unknown score 'maha'"):
+        det.anomaly_score(X)
+    assert np.isfinite(det.set_params(**{name: good}).anomaly_score(X)).all()  # a good value scores again
 
 
-def test_zero_pretrain_epochs_means_skip_and_says_so(caplog):
-    """CLAD's choice: pretrain_epochs=0 skips stage 1 (k-means on an untrained encoder's codes), with a
+def test_zero_ae_epochs_means_skip_and_says_so(caplog):
+    """CLAD's choice: ae_epochs=0 skips stage 1 (k-means on an untrained encoder's codes), with a
     warning; train_epochs=0 is refused (see BAD)."""
     with caplog.at_level(logging.WARNING):
-        det = CLAD(n_clusters=2, pretrain_epochs=0, train_epochs=1, batch_size=20, device="cpu").fit(X)
+        det = CLAD(n_clusters=2, ae_epochs=0, train_epochs=1, batch_size=20, device="cpu").fit(X)
     assert det.diagnostics_["ae_epochs"] == 0 and det.diagnostics_["clf_epochs"] == 1
     assert "0 epochs: the autoencoder is not trained" in caplog.text
 
 
 def test_deepsvdd_without_pretraining_says_so(caplog):
     with caplog.at_level(logging.WARNING):
-        DeepSVDD(pretrain_epochs=0, epochs=1, batch_size=20, device="cpu").fit(X)
-    assert "pretrain_epochs=0: no autoencoder pretraining" in caplog.text
+        DeepSVDD(ae_epochs=0, epochs=1, batch_size=20, device="cpu").fit(X)
+    assert "ae_epochs=0: no autoencoder pretraining" in caplog.text
 
 
 def test_random_state_none_and_numpy_integers_are_accepted(no_training):
@@ -225,9 +244,13 @@ def test_the_training_loop_refuses_bad_sizes():
     w = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([w], lr=0.1)
     with pytest.raises(ValueError, match="stage x: batch_size must be an integer >= 1; got 0"):
-        fit_epochs(torch.nn.Linear(1, 1), lambda idx: (w**2).sum(), 10, 1, 0, opt, torch.Generator(), "stage x")
+        fit_epochs(
+            torch.nn.Identity(), lambda idx: (w**2).sum(), 10, 1, 0, opt, torch.Generator().manual_seed(0), "stage x"
+        )
     with pytest.raises(ValueError, match="stage x: epochs must be an integer >= 0; got -1"):
-        fit_epochs(torch.nn.Linear(1, 1), lambda idx: (w**2).sum(), 10, -1, 5, opt, torch.Generator(), "stage x")
+        fit_epochs(
+            torch.nn.Identity(), lambda idx: (w**2).sum(), 10, -1, 5, opt, torch.Generator().manual_seed(0), "stage x"
+        )
 
 
 # Split class ids: integers or class names only.

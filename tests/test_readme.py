@@ -1,6 +1,6 @@
 """The README's set-up commands are the ones CI runs."""
 
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 
 def test_ci_runs_the_readme_test_command():

@@ -26,7 +26,8 @@ from clad.data.base import ImageDataset
 from clad.data.digits import load_digits
 from clad.experiment import result_warnings, run
 from clad.record import RunFolderInUse, config_hash, resolved_config
-from tests.conftest import REPO, compose_cfg
+from tests.helpers.config import compose
+from tests.helpers.paths import REPO
 
 RUN_PY = str(REPO / "run.py")
 SMOKE = ["budget=smoke", "device=cpu"]
@@ -170,7 +171,7 @@ def test_a_killed_run_is_recorded_as_killed(tmp_path, signum):
 
 # ---------------------------------------------------------------------- resume, retry, refuse
 def _cfg(folder: Path, *overrides: str):
-    return compose_cfg(folder, *FAST, *overrides)
+    return compose(*FAST, *overrides, output_dir=folder)
 
 
 def test_a_folder_that_holds_another_run_is_refused_untouched(tmp_path):
@@ -313,7 +314,7 @@ def constant_training_digits(**kwargs) -> ImageDataset:
 
 
 def test_clad_on_identical_training_images_records_its_warnings(tmp_path):
-    record = run(compose_cfg(tmp_path, *SMOKE, f"dataset._target_={__name__}.constant_training_digits"))
+    record = run(compose(*SMOKE, f"dataset._target_={__name__}.constant_training_digits", output_dir=tmp_path))
     saved = _record(tmp_path)
     assert record["status"] == saved["status"] == "ok"
     codes = set(saved["warnings"].split(","))

@@ -21,7 +21,7 @@ import yaml
 import sweep
 from clad import report
 from clad.experiment import run
-from tests.conftest import compose_cfg
+from tests.helpers.config import compose
 
 BY = ["dataset", "split", "detector"]
 
@@ -95,7 +95,7 @@ def test_a_record_without_a_seed_does_not_break_the_table(tmp_path):
     _run(tmp_path / "a", 0, auroc=0.8)
     _run(tmp_path / "b", 1, auroc=0.9)
     with pytest.raises(Exception, match="nope"):
-        run(compose_cfg(tmp_path / "c", "detector=ocsvm", "detector.nu=${nope}"))
+        run(compose("detector=ocsvm", "detector.nu=${nope}", output_dir=tmp_path / "c"))
     table = _table(tmp_path)
     ocsvm = table[table["detector"] == "ocsvm"]
     assert ocsvm["auroc_count"].tolist() == [2] and table["failed"].sum() == 1

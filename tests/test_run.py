@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from clad.experiment import PER_RUN_KEYS, run
-from tests.conftest import compose_cfg
+from tests.helpers.config import compose
 
 REQUIRED = {
     "dataset",
@@ -30,7 +30,7 @@ REQUIRED = {
 
 
 def _cfg(tmp_path, *overrides):
-    return compose_cfg(tmp_path, "budget=smoke", "device=cpu", *overrides)
+    return compose("budget=smoke", "device=cpu", *overrides, output_dir=tmp_path)
 
 
 @pytest.mark.slow

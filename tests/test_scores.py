@@ -4,7 +4,6 @@ and the conf/score files, and parameter checks that name the parameter."""
 
 import logging
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,8 +15,8 @@ from torch import nn
 from clad.confidence import odin_score
 from clad.nets import ConvEncoder, ResNet, SmallCNN, Standardize
 from clad.scores import KNN, MSP, ODIN, SCORES, Energy, Mahalanobis, MaxLogit, ReAct, Score, make_score, penultimate
-
-CONF = Path(__file__).resolve().parents[1] / "conf" / "score"
+from tests.helpers.paths import CONF, options
+from tests.helpers.synthetic import seeded
 
 
 class Linear2(nn.Module):
@@ -40,11 +39,11 @@ def _toy():
 
 
 def _cnn(channels=1, seed=0):
-    torch.manual_seed(seed)
-    model = nn.Sequential(Standardize.fit(torch.rand(64, channels, 8, 8) * 0.8), SmallCNN((channels, 8, 8), 4))
-    model.train()
-    model(torch.rand(64, channels, 8, 8))  # move BatchNorm statistics off their initial values
-    return model.eval(), torch.rand(12, channels, 8, 8)
+    with seeded(seed):
+        model = nn.Sequential(Standardize.fit(torch.rand(64, channels, 8, 8) * 0.8), SmallCNN((channels, 8, 8), 4))
+        model.train()
+        model(torch.rand(64, channels, 8, 8))  # move BatchNorm statistics off their initial values
+        return model.eval(), torch.rand(12, channels, 8, 8)
 
 
 L3 = math.log(3.0)
@@ -138,9 +137,9 @@ def test_odin_normalized_needs_the_std_on_the_model():
     ids=["cnn", "cnn_avg", "resnet", "conv"],
 )
 def test_penultimate_splits_every_classifier(net):
-    torch.manual_seed(0)
-    x = torch.rand(5, 1, 8, 8)
-    model = nn.Sequential(Standardize.fit(x), net()).eval()
+    with seeded(0):
+        x = torch.rand(5, 1, 8, 8)
+        model = nn.Sequential(Standardize.fit(x), net()).eval()
     with torch.no_grad():
         features, head = penultimate(model, x)
         assert features.ndim == 2 and torch.allclose(head(features), model(x))
@@ -150,7 +149,8 @@ def test_penultimate_splits_every_classifier(net):
 
 def test_penultimate_names_what_it_needs():
     with pytest.raises(TypeError, match=r"needs `fc` \(an nn.Linear\) or `head`"):
-        penultimate(nn.Sequential(nn.Identity(), nn.Conv2d(1, 2, 3)), torch.rand(2, 1, 8, 8))
+        with seeded(0):
+            penultimate(nn.Sequential(nn.Identity(), nn.Conv2d(1, 2, 3)), torch.rand(2, 1, 8, 8))
 
 
 @pytest.mark.parametrize("make", [lambda: KNN(k=5), lambda: Mahalanobis()], ids=["knn", "mahalanobis"])
@@ -168,7 +168,7 @@ def test_far_from_the_training_features_scores_higher(make):
 
 def test_setup_in_batches_equals_one_batch():
     model, x = _cnn(seed=1)
-    train, labels = torch.rand(40, 1, 8, 8), torch.arange(40) % 4
+    train, labels = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(1)), torch.arange(40) % 4
     for make in (lambda: KNN(k=3), lambda: Mahalanobis(), lambda: ReAct()):
         a, b = make().setup(model, train, labels, batch_size=7), make().setup(model, train, labels, batch_size=64)
         assert torch.allclose(a(model, x), b(model, x), atol=1e-4)
@@ -235,8 +235,8 @@ def test_bad_parameters_raise_naming_the_parameter(make, message):
 
 
 def test_every_registered_score_has_a_config_with_its_defaults():
-    assert sorted(p.stem for p in CONF.glob("*.yaml")) == sorted(SCORES)
+    assert options("score") == sorted(SCORES)
     for name, cls in SCORES.items():
-        score = instantiate(OmegaConf.load(CONF / f"{name}.yaml"))
+        score = instantiate(OmegaConf.load(CONF / "score" / f"{name}.yaml"))
         assert type(score) is cls and issubclass(cls, Score)
         assert score.get_params() == cls().get_params(), name

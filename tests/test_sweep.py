@@ -13,7 +13,7 @@ import yaml
 
 import sweep
 from clad import report
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 
 def _job(root, num, seed, auroc, status="ok", k=10):

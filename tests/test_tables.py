@@ -16,7 +16,7 @@ import pytest
 
 import sweep
 from clad.tables import render_latex, render_markdown, wide_table
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 RUN_PY = str(REPO / "run.py")
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
