@@ -15,17 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from clad.report import load_runs
+from clad.tables import PAPER_METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
 DETECTORS = ["clad", "deepsvdd", "ocsvm", "svdd", "ocnn", "occnn", "ae_recon", "latent_kmeans"]
-PAPER_NAMES = {
-    "clad": "CLAD",
-    "deepsvdd": "DeepSVDD",
-    "ocsvm": "OCSVM",
-    "svdd": "SVDD",
-    "ocnn": "OCNN",
-    "occnn": "OCCNN",
-}
+PAPER_NAMES = PAPER_METHODS  # detector -> the paper's method name
 SCENARIOS = {"mnist_cur": "CUR", "mnist_str": "STR", "mnist_mix": "MIX"}
 COLUMNS = [
     "split",

@@ -1,11 +1,8 @@
-"""Stage 4 of CLAD: anomaly scores from a classifier's confidence, as pure batched functions.
-
-Each scorer is `score(model, x, temperature, epsilon, eps_scale) -> (n,)` with higher = more
-anomalous, and is registered in `SCORERS` by name (OpenOOD style):
-- `msp`: 1 - max softmax(logits / T) (Hendrycks and Gimpel 2017, with temperature).
-- `odin`: msp after an input perturbation x - eps * eps_scale * sign(grad_x CE(logits / T, argmax))
+"""The confidence math under clad/scores.py's MSP and ODIN, as pure batched functions (the score
+objects, their parameters and their registry are clad/scores.py):
+- `max_softmax_anomaly`: 1 - max softmax(logits / T) (Hendrycks and Gimpel 2017, with temperature).
+- `odin_score`: that after an input perturbation x - eps * eps_scale * sign(grad_x CE(logits / T, argmax))
   (Liang, Li and Srikant 2018). CLAD uses T = 1000 and eps of 1e-4 to 1e-3.
-- `energy`: -T logsumexp(logits / T) (Liu et al. 2020); higher energy = less normal.
 
 How eps is scaled: `model` takes [0, 1] pixels and standardizes internally, so with
 `eps_scale=None` eps is in pixel units, which is what ODIN's own code does when it divides the
@@ -15,8 +12,6 @@ normalized image by eps; pass `eps_scale = std` (per channel) to reproduce that.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,28 +19,6 @@ from torch import nn
 
 def max_softmax_anomaly(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     return 1.0 - F.softmax(logits / temperature, dim=1).max(dim=1).values
-
-
-def msp_score(
-    model: nn.Module,
-    x: torch.Tensor,
-    temperature: float = 1.0,
-    epsilon: float = 0.0,
-    eps_scale: torch.Tensor | None = None,
-) -> torch.Tensor:
-    with torch.no_grad():
-        return max_softmax_anomaly(model(x), temperature)
-
-
-def energy_score(
-    model: nn.Module,
-    x: torch.Tensor,
-    temperature: float = 1.0,
-    epsilon: float = 0.0,
-    eps_scale: torch.Tensor | None = None,
-) -> torch.Tensor:
-    with torch.no_grad():
-        return -temperature * torch.logsumexp(model(x) / temperature, dim=1)
 
 
 def odin_perturb(
@@ -74,13 +47,3 @@ def odin_score(
     x_tilde = odin_perturb(model, x, temperature, epsilon, eps_scale) if epsilon > 0 else x
     with torch.no_grad():
         return max_softmax_anomaly(model(x_tilde), temperature)
-
-
-Scorer = Callable[..., torch.Tensor]
-SCORERS: dict[str, Scorer] = {"msp": msp_score, "odin": odin_score, "energy": energy_score}
-
-
-def get_scorer(name: str) -> Scorer:
-    if name not in SCORERS:
-        raise ValueError(f"unknown score '{name}'; choose one of {sorted(SCORERS)}")
-    return SCORERS[name]
