@@ -89,8 +89,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             paper = paper_numbers() if args.paper else None
             stats_text, significant = "", set()
             if args.reference in set(runs["detector"]):
-                stats_text, delong = compare_methods(runs, args.reference, args.out, caption)
-                significant = significant_cells(delong)
+                scenario_by = [c for c in args.by if c != "detector"]
+                stats_text, delong = compare_methods(runs, args.reference, args.out, caption, by=scenario_by)
+                significant = significant_cells(delong, scenario_by)
                 figures += [f for f in (args.out / "cd_diagram.png",) if f.exists()]
             for metric in args.metric:
                 cells = wide_table(table, metric, paper, significant=significant if metric == "auroc" else set())

@@ -55,11 +55,11 @@ def wide_table(
     metric: str = "auroc",
     paper: dict | None = None,
     scale: float = 100.0,
-    significant: set[tuple[str, str, str]] = frozenset(),
+    significant: set[tuple[str, str]] = frozenset(),
 ) -> pd.DataFrame:
     """One row per method, one column per (dataset, scenario), each cell a dict of the numbers
     (mean, std, n, failed, paper, and whether the reference differs from it significantly: the
-    (dataset, split, detector) triples of `significant`); `render_markdown`/`render_latex` turn it into text."""
+    (column, detector) pairs of `significant`); `render_markdown`/`render_latex` turn it into text."""
     summary = summary.copy()
     summary["method"] = [method_label(r) for _, r in summary.iterrows()]
     summary["column"] = [f"{r['dataset']}/{scenario(r)}" for _, r in summary.iterrows()]
@@ -77,7 +77,7 @@ def wide_table(
             "n": int(r[f"{metric}_count"]),
             "failed": not_ok,
             "paper": ref,
-            "significant": (r["dataset"], r["split"], r["detector"]) in significant,
+            "significant": (r["column"], r["detector"]) in significant,
         }
     return pd.DataFrame(
         [[found.get((m, c)) for c in columns] for m in methods], index=methods, columns=columns, dtype=object
@@ -194,7 +194,12 @@ def per_class_auroc(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare_methods(
-    runs: pd.DataFrame, reference: str, out_dir: Path, caption: str = "", alpha: float = 0.05
+    runs: pd.DataFrame,
+    reference: str,
+    out_dir: Path,
+    caption: str = "",
+    alpha: float = 0.05,
+    by: tuple[str, ...] = ("dataset", "split"),
 ) -> tuple[str, pd.DataFrame]:
     """The statistics beside a table. Per cell and seed: DeLong's test of `reference` against each
     other method on the same test images (out_dir/delong.csv). Pooling every scenario x seed block:
@@ -205,7 +210,8 @@ def compare_methods(
 
     ok = runs[runs["status"] == "ok"].copy()
     ok["method"] = [method_label(r) for _, r in ok.iterrows()] if "variant" in ok else ok["detector"]
-    delong = stats.delong_against(ok, reference, ["dataset", "split"])
+    by = list(by)  # the columns of a scenario (a block is a scenario and a seed)
+    delong = stats.delong_against(ok, reference, by)
     if len(delong):
         delong.to_csv(out_dir / "delong.csv", index=False)
     lines = [f"## Statistics: {reference} against the other methods\n"]
@@ -216,7 +222,7 @@ def compare_methods(
         )
         lines.append(f"DeLong's test per scenario and seed (p < {alpha}; delong.csv), {reference} minus the method:\n")
         lines.append(per_method.assign(mean_diff=lambda d: (100 * d["mean_diff"]).round(2)).to_markdown() + "\n")
-    blocks = ok.pivot_table(index=["dataset", "split", "seed"], columns="method", values="auroc", aggfunc="mean")
+    blocks = ok.pivot_table(index=[*by, "seed"], columns="method", values="auroc", aggfunc="mean")
     complete = blocks.dropna()
     if blocks.shape[1] >= 3 and len(complete) >= 2 and reference in blocks:
         ranks = stats.average_ranks(blocks)
@@ -239,12 +245,12 @@ def compare_methods(
     return "\n".join(lines), delong
 
 
-def significant_cells(delong: pd.DataFrame, alpha: float = 0.05) -> set[tuple[str, str, str]]:
-    """(dataset, split, detector) cells whose every seed's DeLong test against the reference has p < alpha."""
+def significant_cells(delong: pd.DataFrame, by: list[str], alpha: float = 0.05) -> set[tuple[str, str]]:
+    """(table column, detector) cells whose every seed's DeLong test against the reference has p < alpha."""
     if not len(delong):
         return set()
-    every = delong.assign(sig=delong["p"] < alpha).groupby(["dataset", "split", "detector"])["sig"].all()
-    return set(every[every].index)
+    every = delong.assign(sig=delong["p"] < alpha).groupby([*by, "detector"])[["sig"]].all().reset_index()
+    return {(f"{r['dataset']}/{scenario(r)}", r["detector"]) for _, r in every[every["sig"]].iterrows()}
 
 
 def failures(runs: pd.DataFrame) -> str:
