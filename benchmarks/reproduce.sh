@@ -30,6 +30,7 @@ fi
 if step table1_mnist; then
   bash benchmarks/table1_mnist.sh
   python -m benchmarks.table1_mnist multirun/table1_mnist_script
+  python sweep.py multirun/table1_mnist_script --paper --out results/table1_mnist/report
 fi
 if step mnist_one_class; then
   one_thread python run.py experiment=table3_mnist_one_class_clad hydra/launcher=parallel
