@@ -1,5 +1,6 @@
 """The MNIST one-class table (issue 4, item 8): every detector's AUROC per normal digit, mean and
-std over seeds, beside the numbers Ruff et al. (ICML 2018) report for OC-SVM/SVDD and Deep SVDD.
+std over seeds, beside the numbers Ruff et al. (ICML 2018) report for OC-SVM/SVDD and Deep SVDD and the CLAD
+paper's Table 3 (Park et al. 2021) for CLAD, OC-NN and OCCNN.
 
     python run.py experiment=table3_mnist_one_class_clad     # CLAD, every image of the digit
     python run.py experiment=table3_mnist_one_class          # the baselines, 1,000 images of the digit
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from clad.report import commits, load_runs, summarize, sweep_commands
+from clad.tables import paper_numbers
 
 log = logging.getLogger("mnist_one_class")
 
@@ -35,6 +37,12 @@ RUFF = {
     "OC-SVM/SVDD (Ruff)": [98.6, 99.5, 82.5, 88.1, 94.9, 77.1, 96.5, 93.7, 88.9, 93.1],
     "Deep SVDD (Ruff)": [98.0, 99.7, 91.7, 91.9, 94.9, 88.5, 98.3, 94.6, 93.9, 96.5],
 }
+# The CLAD paper's Table 3 (Park et al. 2021; clad/paper_auroc.csv) for CLAD, OC-NN and OCCNN.
+PARK = {
+    f"{method} (Park)": [paper_numbers()[("mnist", f"one_class_{d}", method)] for d in range(10)]
+    for method in ("CLAD", "OCNN", "OCCNN")
+}
+PUBLISHED = {**RUFF, **PARK}
 EPOCH_KEYS = ("ae_epochs", "pretrain_epochs", "epochs", "train_epochs", "max_epochs", "min_steps")
 ORDER = ["ocsvm", "svdd", "deepsvdd", "ocnn", "occnn", "ae_recon", "latent_kmeans", "clad"]
 
@@ -64,8 +72,8 @@ def render(table: pd.DataFrame, wide: pd.DataFrame) -> str:
     detectors = [d for d in ORDER if d in wide.columns] + sorted(set(wide.columns) - set(ORDER))
     cell = {(r.detector, r.digit): (r.auroc_pct_mean, r.auroc_pct_std, r.auroc_pct_count) for r in table.itertuples()}
     lines = [
-        "| digit | " + " | ".join(detectors) + " | " + " | ".join(RUFF) + " |",
-        "|---" * (1 + len(detectors) + len(RUFF)) + "|",
+        "| digit | " + " | ".join(detectors) + " | " + " | ".join(PUBLISHED) + " |",
+        "|---" * (1 + len(detectors) + len(PUBLISHED)) + "|",
     ]
     for d in range(10):
         row = []
@@ -74,13 +82,15 @@ def render(table: pd.DataFrame, wide: pd.DataFrame) -> str:
             row.append(
                 "–" if n == 0 else f"{mean:.1f} ± {0 if pd.isna(std) else std:.1f}" + ("" if n >= 2 else f" (n={n})")
             )
-        lines.append(f"| {d} | " + " | ".join(row) + " | " + " | ".join(f"{v[d]:.1f}" for v in RUFF.values()) + " |")
+        lines.append(
+            f"| {d} | " + " | ".join(row) + " | " + " | ".join(f"{v[d]:.1f}" for v in PUBLISHED.values()) + " |"
+        )
     means = []
     for det in detectors:
         col = wide[det].dropna()
         means.append(f"**{col.mean():.1f}**" + ("" if len(col) == 10 else f" ({len(col)} digits)"))
     lines.append(
-        "| mean | " + " | ".join(means) + " | " + " | ".join(f"**{np.mean(v):.1f}**" for v in RUFF.values()) + " |"
+        "| mean | " + " | ".join(means) + " | " + " | ".join(f"**{np.mean(v):.1f}**" for v in PUBLISHED.values()) + " |"
     )
     return "\n".join(lines)
 
