@@ -62,10 +62,21 @@ def budget_of(runs: pd.DataFrame) -> str:
     keys += [c for c in ("dataset.max_train_per_class", "detector.max_train") if c in runs.columns]
     parts = []
     for key in keys:
-        values = sorted({str(v) for v in runs[key].dropna()})
+        values = sorted(
+            {str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in runs[key].dropna()}
+        )
         if values:
             parts.append(f"{key.split('.')[-1]} {'/'.join(values)}")
     return ", ".join(parts) or "(not in the runs' configs)"
+
+
+def run_commits(runs: pd.DataFrame) -> str:
+    """Each detector's commits as its records name them."""
+    parts = []
+    for det, group in runs.groupby("detector"):
+        found = commits(group)
+        parts.append(f"{det} {'/'.join(c[:7] for c in found) if found else 'not recorded'}")
+    return "; ".join(parts)
 
 
 def render(table: pd.DataFrame, wide: pd.DataFrame) -> str:
@@ -130,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     text = f"""# MNIST one-class AUROC (%), mean ± std over seeds
 
 - command: `{COMMAND}` (the experiments of conf/experiment/); the runs here were made by
-{made}- commits of the runs: {", ".join(c[:7] for c in commits(runs)) or "not recorded (runs from before the run record had it)"}
+{made}- commits of the runs: {run_commits(runs)} (not recorded: runs made with code older than the run record)
 - data: MNIST (../shared/data/MNIST, the official files); normal = one digit, anomalies = the other nine;
   baselines: 1,000 training images of the digit (seeded subset; 900 train, 100 validation, unused here),
   tested on the full 10,000-image test set. Ruff et al. train on all ~6,000 images of the digit.
