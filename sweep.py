@@ -102,7 +102,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         sections.append(failures(runs))
         sections.append(f"## Every cell\n\n{shown.to_markdown(index=False)}\n")
         (args.out / "table.md").write_text(f"```\n{caption}{gone}```\n\n" + "\n".join(sections))
-        for (dataset, split), group in runs.groupby(["dataset", "split"]):
+        paper_layout = {"dataset", "split", "detector"} <= set(
+            args.by
+        )  # one method per row: ROC and t-SNE per scenario
+        for (dataset, split), group in runs.groupby(["dataset", "split"]) if paper_layout else ():
             if (group["status"] == "ok").any():
                 figures += plot_roc(group, args.out / f"roc_{dataset}_{split}.png", caption)
             codes = [
