@@ -11,7 +11,8 @@ import numpy as np
 
 from clad.base import Detector, check_param
 from clad.nets import ConvAutoencoder, Standardize
-from clad.training import SCHEDULES, pretrain_autoencoder
+from clad.training import check_autoencoder_params as check_clad_autoencoder  # noqa: F401 (used by ae_recon, latent_kmeans)
+from clad.training import pretrain_autoencoder
 
 log = logging.getLogger(__name__)
 
@@ -97,23 +98,6 @@ def kernel_training_features(
 # ae_recon and latent_kmeans are "CLAD without its classifier": they take CLAD's autoencoder settings
 # under CLAD's names (latent_dim, ae_epochs, min_steps, ae_channels, ae_hidden, schedule, batch_size,
 # lr, weight_decay; their configs read the same budget keys) and train it exactly as CLAD.fit does.
-
-
-def check_clad_autoencoder(det: Detector, min_epochs: int) -> None:
-    """CLAD's checks of its stage-1 settings, on `det`; `ae_epochs` >= `min_epochs`."""
-    det._check("ae_epochs", low=min_epochs, integer=True)
-    det._check("min_steps", low=0, integer=True)
-    for name in ("latent_dim", "ae_hidden", "batch_size"):
-        det._check(name, low=1, integer=True)
-    who = type(det).__name__
-    if len(det.ae_channels) == 0:
-        raise ValueError(f"{who}: ae_channels must list at least one convolution width; got []")
-    for i, width in enumerate(det.ae_channels):
-        check_param(who, f"ae_channels[{i}]", width, low=1, integer=True)
-    if det.schedule not in SCHEDULES:
-        raise ValueError(f"{who}: schedule must be one of {list(SCHEDULES)}; got {det.schedule!r}")
-    det._check("lr", low=0, low_open=True)
-    det._check("weight_decay", low=0)
 
 
 def fit_clad_autoencoder(det: Detector, X: np.ndarray, generator) -> tuple[Standardize, ConvAutoencoder]:

@@ -24,11 +24,11 @@ import torch
 from sklearn.base import clone
 from torch import nn
 
-from clad.base import Detector, check_param
+from clad.base import Detector
 from clad.clustering import DEC, default_kmeans
 from clad.nets import SmallCNN
 from clad.scores import Score, make_score
-from clad.training import SCHEDULES, predict, pretrain_autoencoder, train_classifier
+from clad.training import check_autoencoder_params, predict, pretrain_autoencoder, train_classifier
 
 log = logging.getLogger(__name__)
 
@@ -109,19 +109,9 @@ class CLAD(Detector):
         self._check("n_clusters", integer=True)
         if not 2 <= self.n_clusters <= n:
             raise ValueError(f"CLAD: n_clusters must be between 2 and the {n} training images; got {self.n_clusters}")
-        for name in ("latent_dim", "ae_hidden", "train_epochs", "batch_size"):
-            self._check(name, low=1, integer=True)
-        for name in ("ae_epochs", "min_steps"):
-            self._check(name, low=0, integer=True)
-        if len(self.ae_channels) == 0:
-            raise ValueError("CLAD: ae_channels must list at least one convolution width; got []")
-        for i, width in enumerate(self.ae_channels):
-            check_param("CLAD", f"ae_channels[{i}]", width, low=1, integer=True)
-        self._check("lr", low=0, low_open=True)
-        self._check("weight_decay", low=0)
+        check_autoencoder_params(self, min_epochs=0)  # stage 1's settings, as ae_recon and latent_kmeans check them
+        self._check("train_epochs", low=1, integer=True)
         self._check("holdout", low=0, high=0.5, high_open=True)
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"CLAD: schedule must be one of {list(SCHEDULES)}; got {self.schedule!r}")
         if self.dec is not None:
             self.dec.check_params()
 

@@ -227,3 +227,21 @@ def pretrain_autoencoder(
         ae, norm(x), epochs, batch_size, lr, weight_decay, generator, stage, min_steps, schedule
     )
     return norm, ae.eval()
+
+
+def check_autoencoder_params(det, min_epochs: int) -> None:
+    """CLAD's checks of its stage-1 settings, on a detector that has them (CLAD, ae_recon,
+    latent_kmeans): `ae_epochs` >= `min_epochs`, the rest as `pretrain_autoencoder` needs them."""
+    det._check("ae_epochs", low=min_epochs, integer=True)
+    det._check("min_steps", low=0, integer=True)
+    for name in ("latent_dim", "ae_hidden", "batch_size"):
+        det._check(name, low=1, integer=True)
+    who = type(det).__name__
+    if len(det.ae_channels) == 0:
+        raise ValueError(f"{who}: ae_channels must list at least one convolution width; got []")
+    for i, width in enumerate(det.ae_channels):
+        check_param(who, f"ae_channels[{i}]", width, low=1, integer=True)
+    if det.schedule not in SCHEDULES:
+        raise ValueError(f"{who}: schedule must be one of {list(SCHEDULES)}; got {det.schedule!r}")
+    det._check("lr", low=0, low_open=True)
+    det._check("weight_decay", low=0)
