@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -85,7 +86,9 @@ def test_wandb_logger_works_offline_without_an_account(tmp_path, monkeypatch):
     # strings are stored as plain bytes. Each stage's per-epoch loss, the scenario group, the
     # detector job type, the tag and the final metrics are there.
     (record,) = offline_runs[0].glob("run-*.wandb")
-    data = record.read_bytes()
+    deadline = time.time() + 30  # wandb's core process may still be flushing the file after finish()
+    while b"auroc" not in (data := record.read_bytes()) and time.time() < deadline:
+        time.sleep(0.2)
     for key in (
         b"autoencoder/loss",
         b"dec/loss",
