@@ -24,7 +24,7 @@ import torch
 from sklearn.base import clone
 from torch import nn
 
-from clad.base import Detector
+from clad.base import Detector, NotFittedError, check_images
 from clad.clustering import DEC, default_kmeans
 from clad.nets import SmallCNN
 from clad.scores import Score, make_score
@@ -208,11 +208,31 @@ class CLAD(Detector):
             n_holdout=n_hold,
         )
         # Stage 4's setup (feature scores: the classifier's training images and pseudo-labels, never the held-out ones).
+        self.classifier_index_ = train.cpu().numpy()
         self.score_ = make_score(self.score).setup(self.model_, x[train], y[train], self.eval_batch_size, self.device_)
         diag["warnings"] = check_convergence(diag["clf_holdout_accuracy"], self.cluster_sizes_)
         for problem in diag["warnings"]:
             log.warning("CLAD did not converge: %s", problem)
         self.diagnostics_ = diag
+
+    def setup_score(self, X) -> CLAD:
+        """Stage 4 again without refitting stages 1-3 (fit once, score many): set up `self.score`, as
+        changed by set_params, on `X`, the images this detector was fitted on (the same array, in the
+        same order: the score is set up on the classifier's share of them, as fit does). Needed only
+        for a feature score (knn, mahalanobis, react) that differs from the fitted one. Returns self."""
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError("CLAD is not fitted yet; call fit(X) first")
+        self._check_device()
+        X = check_images(X)
+        if len(X) != self.diagnostics_["n_fit"] or tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"CLAD.setup_score needs the {self.diagnostics_['n_fit']} training images of shape {self.input_shape_} "
+                f"that fit saw; got {len(X)} of shape {tuple(X.shape[1:])}"
+            )
+        x = torch.from_numpy(X[self.classifier_index_]).to(self.device_)
+        y = torch.from_numpy(self.pseudo_labels_[self.classifier_index_].astype(np.int64)).to(self.device_)
+        self.score_ = self._check_scoring_params().setup(self.model_, x, y, self.eval_batch_size, self.device_)
+        return self
 
     def _check_scoring_params(self) -> Score:
         """The score `_score` uses, as a fresh object (checked at fit and again at scoring, as set_params may change it)."""
@@ -229,7 +249,8 @@ class CLAD(Detector):
         if not wanted.needs_setup:
             return wanted
         raise ValueError(
-            f"CLAD: score changed to {type(wanted).__name__} after fit, which needs the training features; fit again"
+            f"CLAD: score changed to {type(wanted).__name__} after fit, which needs the training features; "
+            "call setup_score(X) with the training images, or fit again"
         )
 
     def _score(self, X: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ refused before anything is written.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import time
@@ -103,6 +104,62 @@ def build_data(cfg: DictConfig):
     return data, split
 
 
+# ------------------------------------------------------------------------------ fit once, score many
+# Keys a rescored run may change against the run it loads (save_model=true): the score and what only
+# concerns the run's files, threads and logging. Everything else must match.
+RESCORE_FREE_KEYS = ("score", "save_model", "rescore", "paths", "threads", "progress", "logger", "tags")
+
+
+def fit_key(config: dict[str, Any]) -> str:
+    """A hash of what a fit depends on: the resolved config without the score (top-level and the
+    detector's own) and without RESCORE_FREE_KEYS."""
+    key = {k: v for k, v in config.items() if k not in RESCORE_FREE_KEYS}
+    key["detector"] = {k: v for k, v in key.get("detector", {}).items() if k != "score"}
+    return config_hash(key)
+
+
+def find_fitted(root: Path, config: dict[str, Any]) -> Path:
+    """The run folder under `root` (a run or a sweep folder) with a saved model (model.pt) and a
+    finished run of the same fit as `config` (fit_key); an error naming the candidates otherwise."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"rescore={str(root)!r}: no such folder (a run or sweep folder with model.pt files)")
+    want = fit_key(config)
+    saved = sorted(p.parent for p in root.rglob("model.pt"))
+    matches = []
+    for folder in saved:
+        try:
+            other = yaml.safe_load((folder / "config.yaml").read_text())
+            ok = json.loads((folder / "metrics.json").read_text()).get("status") == "ok"
+        except (OSError, ValueError, yaml.YAMLError, AttributeError):
+            continue
+        if ok and fit_key(other) == want:
+            matches.append(folder)
+    if len(matches) != 1:
+        found = "none" if not matches else ", ".join(map(str, matches))
+        raise ValueError(
+            f"rescore={str(root)!r}: need exactly one finished run with model.pt whose config equals this run's "
+            f"apart from {', '.join(RESCORE_FREE_KEYS)}; found {found} among {len(saved)} saved model(s). "
+            "Fit it first with save_model=true and the same overrides."
+        )
+    return matches[0]
+
+
+def save_model(path: Path, detector) -> None:
+    """The fitted detector, pickled whole (torch.save), for a later `rescore`."""
+    atomic_write(path, lambda f: torch.save(detector, f))
+
+
+def load_rescorer(folder: Path, score_config: Any, train_x: np.ndarray):
+    """The detector saved in `folder`, with its score replaced by `score_config` (instantiated) and,
+    for a feature score, set up on its training images `train_x` (float, as fit saw them)."""
+    detector = torch.load(folder / "model.pt", weights_only=False)
+    if "score" not in detector.get_params() or not hasattr(detector, "setup_score"):
+        raise ValueError(f"rescore: {type(detector).__name__} has no score to change; only CLAD detectors rescore")
+    detector.set_params(score=instantiate(score_config) if isinstance(score_config, dict) else score_config)
+    return detector.setup_score(train_x)
+
+
 # ----------------------------------------------------------------------------------- fit and evaluate
 def fit_diagnostics(detector, split) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a fitted detector's `diagnostics_` into flat scalars (for metrics.json) and the rest
@@ -152,11 +209,13 @@ def result_warnings(scores: np.ndarray, diagnostics: dict[str, Any]) -> dict[str
     return found
 
 
-def evaluate(detector, split) -> tuple[dict[str, Any], np.ndarray, dict[str, Any]]:
-    """Fit on the normal training images, score the test (and validation) images, compute metrics.
+def evaluate(detector, split, fit: bool = True) -> tuple[dict[str, Any], np.ndarray, dict[str, Any]]:
+    """Fit on the normal training images (unless `fit=False`: a detector fitted already), score the
+    test (and validation) images, compute metrics.
     Returns the metrics, the test scores and the diagnostics (the detector's, plus any warnings)."""
     t0 = time.perf_counter()
-    detector.fit(to_float(split.train_x))
+    if fit:
+        detector.fit(to_float(split.train_x))
     t1 = time.perf_counter()
     scores = detector.anomaly_score(to_float(split.test_x))
     t2 = time.perf_counter()
@@ -200,7 +259,14 @@ def _execute(cfg: DictConfig, config: dict[str, Any], metrics: dict[str, Any], o
         )
         seed_everything(metrics["seed"])
         data, split = build_data(cfg)  # a bad split fails here, before any training
-        detector = instantiate(cfg.detector, _convert_="all")
+        rescore = config.get("rescore")
+        if rescore:  # fit once, score many: the saved fit of this config, under this run's score
+            source = find_fitted(Path(rescore), config)
+            t0 = time.perf_counter()
+            detector = load_rescorer(source, config["detector"]["score"], to_float(split.train_x))
+            metrics.update(rescored_from=str(source), setup_seconds=time.perf_counter() - t0)
+        else:
+            detector = instantiate(cfg.detector, _convert_="all")
         metrics.update(
             n_train=len(split.train_x),
             n_val=len(split.val_x),
@@ -208,7 +274,9 @@ def _execute(cfg: DictConfig, config: dict[str, Any], metrics: dict[str, Any], o
             n_test_anomalous=int(split.test_y.sum()),
         )
         with listen(tracker.log_epoch, *([bars] if bars else [])):
-            results, scores, diagnostics = evaluate(detector, split)
+            results, scores, diagnostics = evaluate(detector, split, fit=not rescore)
+        if config.get("save_model") and not rescore:
+            save_model(out / "model.pt", detector)
         metrics.update(results, status="ok")
         if diagnostics:
             write_json(out / "diagnostics.json", diagnostics)

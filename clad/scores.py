@@ -245,6 +245,17 @@ class KNN(Score):
         self.index_ = faiss.IndexFlatL2(bank.shape[1])
         self.index_.add(np.ascontiguousarray(bank))
 
+    def __getstate__(self):  # a faiss index does not pickle: saved as its serialized bytes (save_model=true)
+        state = self.__dict__.copy()
+        if "index_" in state:
+            state["index_"] = faiss.serialize_index(state["index_"])
+        return state
+
+    def __setstate__(self, state):
+        if "index_" in state:
+            state["index_"] = faiss.deserialize_index(state["index_"])
+        self.__dict__.update(state)
+
     def _score(self, model, x):
         f = F.normalize(penultimate(model, x)[0].float(), dim=1).cpu().numpy()
         k = min(self.k, self.index_.ntotal)
