@@ -1,10 +1,10 @@
 """One-Class Neural Network (Chalapathy, Menon and Chawla, "Anomaly Detection using One-Class
 Neural Networks", arXiv 1802.06360, 2018): the encoder of CLAD's convolutional autoencoder,
-pretrained on the normal images, followed by a one-hidden-layer net, trained on end to end.
+pretrained on the normal images, followed by a one-hidden-layer net.
 
-With z the encoder's code, yhat(x) = w . g(V z) minimises
-    1/2 ||w||^2 + 1/2 ||V||_F^2 + 1/nu mean max(0, r - yhat(z)) - r
-by alternating minimisation: gradient steps on the network (encoder, V, w) with r fixed, then r <- the nu-quantile of
+With z the encoder's code, yhat(x) = w . g(V z) minimises the paper's eq. 4,
+    1/2 ||w||^2 + 1/2 ||V||_F^2 + 1/nu mean max(0, r - yhat(z)) - r,
+by alternating minimisation: gradient steps on the network with r fixed, then r <- the nu-quantile of
 yhat on the training data (the closed-form optimum in r). The score is r - yhat(z): > 0 outside.
 """
 
@@ -22,6 +22,7 @@ from clad.training import fit_epochs, predict, pretrain_autoencoder
 log = logging.getLogger(__name__)
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "linear": nn.Identity}
+TRAIN_ENCODER = ("none", "head", "all")
 
 
 class OCNN(Detector):
@@ -33,6 +34,9 @@ class OCNN(Detector):
         latent_dim: int = 32,
         ae_epochs: int = 20,
         epochs: int = 50,
+        min_steps: int = 0,
+        train_encoder: str = "all",
+        standardize_codes: bool = False,
         batch_size: int = 128,
         lr: float = 1e-3,
         ae_lr: float = 1e-3,
@@ -46,6 +50,9 @@ class OCNN(Detector):
         self.latent_dim = latent_dim
         self.ae_epochs = ae_epochs
         self.epochs = epochs
+        self.min_steps = min_steps
+        self.train_encoder = train_encoder
+        self.standardize_codes = standardize_codes
         self.batch_size = batch_size
         self.lr = lr
         self.ae_lr = ae_lr
@@ -55,13 +62,16 @@ class OCNN(Detector):
 
     def _check_params(self, n: int) -> None:
         """`epochs` must be >= 1 (r of an untrained net ranks nothing); `ae_epochs=0` is accepted
-        (the encoder starts untrained and learns with the OC-NN objective alone, with a warning)."""
+        (the encoder starts untrained, with a warning)."""
         self._check("nu", low=0, high=1, low_open=True, high_open=True)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"OCNN: activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
+        if self.train_encoder not in TRAIN_ENCODER:
+            raise ValueError(f"OCNN: train_encoder must be one of {TRAIN_ENCODER}; got {self.train_encoder!r}")
         for name in ("hidden", "latent_dim", "epochs", "batch_size", "eval_batch_size"):
             self._check(name, low=1, integer=True)
         self._check("ae_epochs", low=0, integer=True)
+        self._check("min_steps", low=0, integer=True)
         self._check("lr", low=0, low_open=True)
         self._check("ae_lr", low=0, low_open=True)
 
@@ -77,19 +87,30 @@ class OCNN(Detector):
             self.device_,
             gen,
             "OCNN autoencoder",
+            min_steps=self.min_steps,
         )
-        # The network is the pretrained encoder followed by the one-hidden-layer net, all trained with the
-        # OC-NN objective: with the encoder frozen, OC-NN ranked at chance on the contract's easy problem.
+        encoder = self.ae_.encoder
+        x = torch.from_numpy(X).to(self.device_)
+        layers = [self.norm_, encoder]
+        if self.standardize_codes:
+            with torch.inference_mode():
+                z = predict(lambda b: encoder(self.norm_(b)), x, self.eval_batch_size, self.device_)
+            layers.append(CodeScaler(z.mean(0), z.std(0).clamp_min(1e-6)).to(self.device_))
         self.net_ = nn.Sequential(
-            self.norm_,
-            self.ae_.encoder,
+            *layers,
             nn.Linear(self.latent_dim, self.hidden, bias=False),
             ACTIVATIONS[self.activation](),
             nn.Linear(self.hidden, 1, bias=False),
         ).to(self.device_)
-        V, w = self.net_[2].weight, self.net_[4].weight
-        opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
-        x = torch.from_numpy(X).to(self.device_)
+        V, w = self.net_[-3].weight, self.net_[-1].weight
+        trained = [V, w]
+        if self.train_encoder == "all":
+            trained += list(encoder.parameters())
+        elif self.train_encoder == "head":
+            trained += list(encoder.head.parameters())
+        for p in encoder.parameters():
+            p.requires_grad_(any(p is q for q in trained))
+        opt = torch.optim.Adam(trained, lr=self.lr)
         state = {"r": self._quantile_r(x)}
 
         def loss_fn(idx: torch.Tensor) -> torch.Tensor:
@@ -105,14 +126,22 @@ class OCNN(Detector):
             state["r"] = self._quantile_r(x)
 
         self.loss_ = fit_epochs(
-            self.net_, loss_fn, len(x), self.epochs, self.batch_size, opt, gen, "OCNN training", on_epoch=r_step
+            self.net_,
+            loss_fn,
+            len(x),
+            self.epochs,
+            self.batch_size,
+            opt,
+            gen,
+            "OCNN training",
+            min_steps=self.min_steps,
+            on_epoch=r_step,
         )
-        r = state["r"]
+        for p in encoder.parameters():
+            p.requires_grad_(True)
         self.net_.eval()
-        self.r_ = r
-        log.info(
-            "OCNN: %d epochs, final loss %.5g, r %.4g", self.epochs, self.loss_[-1] if self.loss_ else float("nan"), r
-        )
+        self.r_ = state["r"]
+        log.info("OCNN: final loss %.5g, r %.4g", self.loss_[-1] if self.loss_ else float("nan"), self.r_)
 
     def _quantile_r(self, x: torch.Tensor) -> float:
         self.net_.eval()
@@ -123,3 +152,15 @@ class OCNN(Detector):
     def _score(self, X: np.ndarray) -> np.ndarray:
         yhat = predict(lambda x: self.net_(x).squeeze(1), X, self.eval_batch_size, self.device_)
         return self.r_ - yhat.double().numpy()
+
+
+class CodeScaler(nn.Module):
+    """(z - mean) / std with the statistics of the training codes: a fixed affine map."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mean", mean.reshape(1, -1).float())
+        self.register_buffer("std", std.reshape(1, -1).float())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return (z - self.mean) / self.std
