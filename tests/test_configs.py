@@ -47,6 +47,7 @@ NEEDS |= {("budget", b): ["dataset=mnist", "split=mnist_cur"] for b in options("
 DETECTOR_CLASSES = {
     "ae_recon": AEReconstruction,
     "clad": CLAD,
+    "clad_plus": CLAD,
     "deepsvdd": DeepSVDD,
     "latent_kmeans": LatentKMeans,
     "occnn": OCCNN,
@@ -75,6 +76,8 @@ def detector_is_built(cfg, option):
     det = detector(cfg)
     assert type(det) is DETECTOR_CLASSES[option]
     assert det.random_state == cfg.seed and det.device == cfg.device
+    if option == "clad_plus":  # CLAD with its score fixed to Mahalanobis
+        assert type(det.score) is SCORES["mahalanobis"]
 
 
 def classifier_is_built(cfg, option):

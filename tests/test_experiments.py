@@ -95,8 +95,10 @@ def test_table1_mnist_budget_split_matches_the_benchmark_script():
     main, ae = compose_experiment("table1_mnist"), compose_experiment("table1_mnist_ae")
     main_detectors = swept_values(main.hydra.sweeper.params)["detector"]
     ae_detectors = swept_values(ae.hydra.sweeper.params)["detector"]
+    plus = compose_experiment("table1_mnist_clad_plus")
+    assert plus.budget.max_train_per_class is None and plus.save_model
     every = options("detector")
-    assert sorted(main_detectors + ae_detectors) == every  # every detector, once
+    assert sorted([*main_detectors, *ae_detectors, plus.hydra.runtime.choices.detector]) == every  # each once
     assert main.budget.max_train_per_class is None and ae.budget.max_train_per_class == 1000
     script = (REPO / "benchmarks" / "table1_mnist.sh").read_text()
     assert f'AE_BASED="{" ".join(ae_detectors)}"' in script
