@@ -295,13 +295,17 @@ class Mahalanobis(Score):
         centered = f - means[which]
         cov = centered.T @ centered / len(f)
         cov += self.ridge * cov.diagonal().mean() * torch.eye(len(cov), dtype=cov.dtype)
+        # The (pseudo-)inverse as precision = W W^T (eigendecomposition), so that a distance is
+        # |f W - mu_c W|^2: one (d, d) product per image instead of one per image and class.
+        eigenvalues, vectors = torch.linalg.eigh(cov)
+        keep = eigenvalues > eigenvalues.max() * len(cov) * torch.finfo(cov.dtype).eps  # pinv's cutoff
+        self.whiten_ = (vectors[:, keep] / eigenvalues[keep].sqrt()).to(device)
         self.means_ = means.to(device)
-        self.precision_ = torch.linalg.pinv(cov, hermitian=True).to(device)
+        self.whitened_means_ = self.means_ @ self.whiten_
 
     def _score(self, model, x):
-        f = penultimate(model, x)[0].double()
-        diff = f[:, None, :] - self.means_.to(f.device)[None]  # (n, classes, d)
-        squared = ((diff @ self.precision_.to(f.device)) * diff).sum(-1)
+        z = penultimate(model, x)[0].double() @ self.whiten_.to(x.device)
+        squared = torch.cdist(z, self.whitened_means_.to(x.device)).square()  # (n, classes)
         return squared.min(dim=1).values.clamp_min(0).sqrt()
 
 
