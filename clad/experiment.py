@@ -112,9 +112,12 @@ RESCORE_FREE_KEYS = ("score", "save_model", "rescore", "paths", "threads", "prog
 
 def fit_key(config: dict[str, Any]) -> str:
     """A hash of what a fit depends on: the resolved config without the score (top-level and the
-    detector's own) and without RESCORE_FREE_KEYS."""
-    key = {k: v for k, v in config.items() if k not in RESCORE_FREE_KEYS}
+    detector's own), without RESCORE_FREE_KEYS, without `budget` (the values a detector or a dataset
+    reads from it are resolved into theirs; another detector's budget key does not change this fit)
+    and without where the data lives (`dataset.root`, `dataset.cache_dir`)."""
+    key = {k: v for k, v in config.items() if k not in (*RESCORE_FREE_KEYS, "budget")}
     key["detector"] = {k: v for k, v in key.get("detector", {}).items() if k != "score"}
+    key["dataset"] = {k: v for k, v in key.get("dataset", {}).items() if k not in ("root", "cache_dir")}
     return config_hash(key)
 
 
@@ -139,7 +142,8 @@ def find_fitted(root: Path, config: dict[str, Any]) -> Path:
         found = "none" if not matches else ", ".join(map(str, matches))
         raise ValueError(
             f"rescore={str(root)!r}: need exactly one finished run with model.pt whose config equals this run's "
-            f"apart from {', '.join(RESCORE_FREE_KEYS)}; found {found} among {len(saved)} saved model(s). "
+            f"apart from {', '.join(RESCORE_FREE_KEYS)}, budget and the data's location; found {found} among "
+            f"{len(saved)} saved model(s). "
             "Fit it first with save_model=true and the same overrides."
         )
     return matches[0]

@@ -8,6 +8,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from scipy.stats import rankdata
 
 from clad.detector import CLAD
@@ -49,11 +50,24 @@ def test_setup_score_refuses_other_images(scenario, fitted):
         copy.deepcopy(fitted).set_params(score="knn").setup_score(scenario[0][:-1])
 
 
+def test_a_pickled_clad_leaves_its_feature_score_to_set_up_again(scenario, fitted):
+    train_x, test_x, _, _ = scenario
+    maha = copy.deepcopy(fitted).set_params(score="mahalanobis").setup_score(train_x)
+    loaded = pickle.loads(pickle.dumps(maha))
+    assert not hasattr(loaded, "score_")
+    with pytest.raises(ValueError, match="not set up after loading; call setup_score"):
+        loaded.anomaly_score(test_x)
+    np.testing.assert_array_equal(loaded.setup_score(train_x).anomaly_score(test_x), maha.anomaly_score(test_x))
+    odin = pickle.loads(pickle.dumps(fitted))  # a score without setup travels with the detector
+    np.testing.assert_array_equal(odin.anomaly_score(test_x), fitted.anomaly_score(test_x))
+
+
 def test_a_knn_score_pickles_with_its_faiss_index(scenario, fitted):
     train_x, test_x, _, _ = scenario
-    rescored = copy.deepcopy(fitted).set_params(score=KNN(k=3)).setup_score(train_x)
-    again = pickle.loads(pickle.dumps(rescored))
-    np.testing.assert_array_equal(again.anomaly_score(test_x), rescored.anomaly_score(test_x))
+    knn = KNN(k=3).setup(fitted.model_, torch.from_numpy(train_x))
+    again = pickle.loads(pickle.dumps(knn))
+    batch = torch.from_numpy(test_x)
+    torch.testing.assert_close(again(fitted.model_, batch), knn(fitted.model_, batch), rtol=0, atol=0)
 
 
 def _scores(folder):
