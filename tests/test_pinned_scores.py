@@ -6,7 +6,8 @@ fit, the networks moved to where they belong): a changed order of layer construc
 draws shows here even when every AUROC floor still passes. The values were taken from the code
 before that refactor, on the CPU with one thread (the `one_thread` fixture). Re-pinned on purpose:
 ae_recon and latent_kmeans when they took CLAD's autoencoder exactly (issue 8, item 3: CLAD's
-channels-last weights; at budget=smoke their epochs and min_steps were already CLAD's). A torch or faiss
+channels-last weights; at budget=smoke their epochs and min_steps were already CLAD's). clad_plus
+(session 4) was pinned when it was added: CLAD's fit, Mahalanobis distances. A torch or faiss
 upgrade may move the last digits; then check that nothing else changed and regenerate with
 
     python -m tests.test_pinned_scores
@@ -36,6 +37,12 @@ PINNED = {
         107.9964433,
         107.9964433,
         9.185574372e-06,
+    ),
+    "clad_plus": (
+        [48560.93359, 45273.4375, 51388.87891, 46010.03906, 47412.57422],
+        12258037.39,
+        12258037.39,
+        60775.34624,
     ),
     "deepsvdd": (
         [0.1802895963, 0.1690406799, 0.1631525308, 0.1840668619, 0.1901367903],
