@@ -158,7 +158,7 @@ def load_rescorer(folder: Path, score_config: Any, train_x: np.ndarray):
     """The detector saved in `folder`, with its score replaced by `score_config` (instantiated) and,
     for a feature score, set up on its training images `train_x` (float, as fit saw them)."""
     detector = torch.load(folder / "model.pt", weights_only=False)
-    if "score" not in detector.get_params() or not hasattr(detector, "setup_score"):
+    if score_config is None or not hasattr(detector, "setup_score"):
         raise ValueError(f"rescore: {type(detector).__name__} has no score to change; only CLAD detectors rescore")
     detector.set_params(score=instantiate(score_config) if isinstance(score_config, dict) else score_config)
     return detector.setup_score(train_x)
@@ -267,7 +267,7 @@ def _execute(cfg: DictConfig, config: dict[str, Any], metrics: dict[str, Any], o
         if rescore:  # fit once, score many: the saved fit of this config, under this run's score
             source = find_fitted(Path(rescore), config)
             t0 = time.perf_counter()
-            detector = load_rescorer(source, config["detector"]["score"], to_float(split.train_x))
+            detector = load_rescorer(source, config["detector"].get("score"), to_float(split.train_x))
             metrics.update(rescored_from=str(source), setup_seconds=time.perf_counter() - t0)
         else:
             detector = instantiate(cfg.detector, _convert_="all")

@@ -102,3 +102,6 @@ def test_rescore_refuses_a_fit_of_another_config_and_records_why(tmp_path):
     assert record["status"] == "failed" and "save_model=true" in record["error"]
     with pytest.raises(FileNotFoundError, match="no such folder"):
         run(compose(*SMOKE, "detector=clad", f"rescore={tmp_path / 'nowhere'}", output_dir=tmp_path / "x"))
+    run(compose(*SMOKE, "detector=ocsvm", "save_model=true", output_dir=tmp_path / "ocsvm"))
+    with pytest.raises(ValueError, match="OCSVM has no score to change"):
+        run(compose(*SMOKE, "detector=ocsvm", "seed=0", f"rescore={tmp_path / 'ocsvm'}", output_dir=tmp_path / "y"))
