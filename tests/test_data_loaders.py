@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from torchvision.datasets import CIFAR10
 
 from clad.data import CorruptImageError, DatasetNotFoundError
@@ -177,3 +178,17 @@ def test_missing_image_folder_path(tmp_path):
 def test_bad_image_size_rejected(tmp_path):
     with pytest.raises(ValueError, match="image_size must be a positive integer"):
         load_mnist(tmp_path, image_size=0)
+
+
+def test_digits_at_mnist_resolution_keep_their_split_and_labels():
+    from clad.data.digits import load_digits
+
+    native, large = load_digits(), load_digits(image_size=28)
+    assert large.train_x.shape == (len(native.train_x), 1, 28, 28) and large.train_x.dtype == np.uint8
+    np.testing.assert_array_equal(large.train_y, native.train_y)
+    np.testing.assert_array_equal(large.test_y, native.test_y)
+    # The same images, larger: the 28x28 image averaged back to 8x8 correlates with the original.
+    back = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(large.test_x).float(), 8).numpy()
+    assert np.corrcoef(back.ravel(), native.test_x.ravel().astype(np.float32))[0, 1] > 0.9
+    with pytest.raises(ValueError, match="image_size must be a positive integer"):
+        load_digits(image_size=0)
