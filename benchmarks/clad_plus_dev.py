@@ -5,7 +5,8 @@ clad.scores plus three rank fusions (each score ranked against the normal valida
 ranks added). Writes `--out`.json (one row per fit) and `--out`.md (means over scenarios and seeds).
 
     python -m benchmarks.clad_plus_dev --out results/clad_plus_dev            # CLAD's fit (k-means + DEC)
-    python -m benchmarks.clad_plus_dev --out results/clad_plus_dev_nodec cluster=faiss
+    python -m benchmarks.clad_plus_dev --out results/clad_plus_dev_nodec -- cluster=faiss
+    python -m benchmarks.clad_plus_dev --out results/clad_plus_dev_28px --kind multi-class -- dataset.image_size=28
 
 No MNIST, CIFAR-10 or GTSRB image is read: the choice of CLAD+'s score rests on this table alone.
 """
@@ -83,6 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, type=Path, help="output prefix: writes OUT.json and OUT.md")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--kind", choices=["all", "multi-class", "one-class"], default="all", help="which scenarios")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every fit, as for run.py")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -90,14 +92,18 @@ def main() -> None:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     rows = []
     for scenario in SCENARIOS:
+        kind = "one-class" if "one_class" in scenario[0] else "multi-class"
+        if args.kind not in ("all", kind):
+            continue
         for seed in args.seeds:
             row = {"scenario": scenario[-1].split("=")[-1], "seed": seed}
-            row["kind"] = "one-class" if "one_class" in scenario[0] else "multi-class"
+            row["kind"] = kind
             row.update(fit_and_score([*scenario, f"seed={seed}", *args.overrides]))
             rows.append(row)
             print(json.dumps(row), flush=True)
+    options = ["--out", str(args.out), "--seeds", *map(str, args.seeds), "--kind", args.kind, "--", *args.overrides]
     info = {
-        "command": "python -m benchmarks.clad_plus_dev " + " ".join(["--out", str(args.out), *args.overrides]),
+        "command": "python -m benchmarks.clad_plus_dev " + " ".join(options),
         "started": started,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": f"{platform.node()} ({platform.platform()}), {torch.get_num_threads()} torch thread",
@@ -124,7 +130,7 @@ def main() -> None:
             for k, v in info.items()
             if k in ("command", "started", "finished", "machine", "git_commit", "git_dirty", "torch_version")
         ),
-        f"- Data: the embedded scikit-learn digits (8x8); seeds {args.seeds}; budget=cpu unless overridden; "
+        f"- Data: the embedded scikit-learn digits (8x8 unless dataset.image_size); seeds {args.seeds}; budget=cpu unless overridden; "
         f"mean fit {frame.fit_seconds.mean():.1f} s; mean held-out pseudo-label accuracy {frame.holdout_accuracy.mean():.3f}.",
         "- AUROC x 100, mean over scenarios and seeds ± the std over seeds (averaged over scenarios). Multi-class: "
         "digits_cur, digits_str, digits_mix; one-class: the ten digits. Fusions: ranks against normal validation images, added.",
