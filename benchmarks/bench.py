@@ -1,0 +1,248 @@
+"""The suite's own speed, measured side by side in one process (issue 11). Writes results/benchmarks.json and
+results/benchmarks.md and prints the JSON as its last line.
+
+    python -m benchmarks.bench            # about 5 min on 2 CPU cores
+    python -m benchmarks.bench --quick    # about 2 min: fewer steps and repeats, no parallel_slowdown
+
+- peak_gflops: a large float32 matmul, the machine's own peak in this process.
+- train: the training throughput (images/s) of CLAD's stage-1 autoencoder and stage-3 classifier at the default
+  networks and batch size (128, 1x28x28 inputs) through clad.training's own loop, the FLOPs of one step
+  (torch.utils.flop_counter, forward + backward) and the model FLOP utilisation they imply (MFU = FLOP rate / peak).
+- odin: batched ODIN time over one plain forward pass of the same model on the same images (`odin_overhead`; its
+  inherent cost is two forwards and one backward), and against a batch-1 loop (`odin_speedup`).
+- kmeans: faiss (clad.clustering.FaissKMeans) against scikit-learn's KMeans at equal work (same k, 5 restarts with
+  k-means++ seeds, 50 iterations), time and objective, on 16,000 x 10 (the size of mnist_cur's codes) and 100,000
+  x 64 (k = 100) Gaussian mixtures.
+- parallel_slowdown: the wall time of a default `python run.py` (one thread) beside an identical one, over its time
+  alone with default threads (skipped with --quick).
+
+Measure on an otherwise idle machine: other jobs on the cores change every number here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from torch.utils.flop_counter import FlopCounterMode
+
+from clad.clustering import FaissKMeans
+from clad.nets import ConvAutoencoder, SmallCNN, Standardize
+from clad.record import provenance
+from clad.scores import ODIN
+from clad.training import train_autoencoder, train_classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+SHAPE = (1, 28, 28)
+BATCH = 128
+
+
+def best_time(fn, repeats: int) -> float:
+    """The fastest of `repeats` calls of fn(), in seconds (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def peak_gflops(repeats: int) -> float:
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    return 2 * 2048**3 / best_time(lambda: a @ b, repeats) / 1e9
+
+
+def step_flops(model: torch.nn.Module, loss_of) -> float:
+    """FLOPs of one training step (forward + backward) on one batch."""
+    with FlopCounterMode(display=False) as counter:
+        loss_of(model).backward()
+    model.zero_grad(set_to_none=True)
+    return float(counter.get_total_flops())
+
+
+def train_throughput(steps: int, peak: float) -> dict:
+    """Images/s and MFU of the autoencoder's and the classifier's training loops (clad.training)."""
+    gen = torch.Generator().manual_seed(0)
+    n = steps * BATCH
+    x = torch.rand(n, *SHAPE)
+    y = torch.randint(0, 10, (n,), generator=gen)
+    out = {}
+    ae = ConvAutoencoder(SHAPE, latent_dim=10).to(memory_format=torch.channels_last)
+    clf = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(memory_format=torch.channels_last)
+    batch = x[:BATCH]
+    runs = {
+        "autoencoder": (
+            ae,
+            lambda m: torch.nn.functional.mse_loss(m(batch), batch),
+            lambda: train_autoencoder(ae, x, 1, BATCH, 1e-3, 0.0, gen),
+        ),
+        "classifier": (
+            clf,
+            lambda m: torch.nn.functional.cross_entropy(m(batch), y[:BATCH]),
+            lambda: train_classifier(clf, x, y, 1, BATCH, 1e-3, 0.0, gen),
+        ),
+    }
+    for name, (model, loss_of, one_epoch) in runs.items():
+        flops = step_flops(model, loss_of)
+        seconds = best_time(one_epoch, 1)
+        rate = n / seconds
+        out[name] = {
+            "images_per_s": rate,
+            "gflop_per_step": flops / 1e9,
+            "gflops": flops * rate / BATCH / 1e9,
+            "mfu": flops * rate / BATCH / 1e9 / peak,
+        }
+    return out
+
+
+def odin(n: int, n_single: int, repeats: int) -> dict:
+    x = torch.rand(n, *SHAPE)
+    model = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).eval()
+    score = ODIN()
+    with torch.no_grad():
+        forward = best_time(lambda: model(x), repeats)
+    batched = best_time(lambda: score(model, x), repeats)
+    single = best_time(lambda: [score(model, x[i : i + 1]) for i in range(n_single)], 1) * n / n_single
+    return {
+        "images": n,
+        "forward_s": forward,
+        "batched_s": batched,
+        "batch1_s_extrapolated": single,
+        "odin_overhead": batched / forward,
+        "odin_speedup": single / batched,
+    }
+
+
+def mixture(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 4, (k, d))
+    return (centres[rng.integers(0, k, n)] + rng.normal(0, 1, (n, d))).astype(np.float32)
+
+
+def inertia(z: np.ndarray, labels: np.ndarray) -> float:
+    centres = np.stack([z[labels == c].mean(0) for c in np.unique(labels)])
+    return float(((z - centres[np.searchsorted(np.unique(labels), labels)]) ** 2).sum())
+
+
+def kmeans(sets: list[tuple[int, int, int]]) -> dict:
+    out = {}
+    for n, d, k in sets:
+        z = mixture(n, d, k)
+        t0 = time.perf_counter()
+        faiss_labels = FaissKMeans(n_clusters=k, niter=50, nredo=5, random_state=0, use_gpu=False).fit_predict(z)
+        t1 = time.perf_counter()
+        sk_labels = KMeans(k, n_init=5, max_iter=50, tol=0.0, random_state=0).fit_predict(z)
+        t2 = time.perf_counter()
+        out[f"{n}x{d}_k{k}"] = {
+            "faiss_s": t1 - t0,
+            "sklearn_s": t2 - t1,
+            "faiss_over_sklearn": (t1 - t0) / (t2 - t1),
+            "faiss_inertia": inertia(z, faiss_labels),
+            "sklearn_inertia": inertia(z, sk_labels),
+        }
+    return out
+
+
+def parallel_slowdown() -> dict:
+    """A default run (digits, CLAD, budget=cpu): alone with default threads, then two side by side at one thread."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def start(name: str, *extra: str) -> subprocess.Popen:
+            cmd = [sys.executable, "run.py", f"hydra.run.dir={tmp}/{name}", *extra]
+            return subprocess.Popen(
+                cmd, cwd=ROOT, env=None if not extra else env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+
+        t0 = time.perf_counter()
+        start("alone").wait()
+        alone = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pair = [start(f"pair{i}", "threads=1") for i in range(2)]
+        for p in pair:
+            p.wait()
+        side_by_side = time.perf_counter() - t0
+    return {"alone_s": alone, "side_by_side_s": side_by_side, "parallel_slowdown": side_by_side / alone}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer steps and repeats; no parallel_slowdown")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks", help="writes OUT.json, OUT.md")
+    args = parser.parse_args()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    repeats = 3 if args.quick else 5
+    peak = peak_gflops(repeats)
+    result = {
+        "peak_gflops": peak,
+        "train": train_throughput(20 if args.quick else 60, peak),
+        "odin": odin(1024 if args.quick else 4096, 64 if args.quick else 256, repeats),
+        "kmeans": kmeans([(16_000, 10, 10)] + ([] if args.quick else [(100_000, 64, 100)])),
+    }
+    if not args.quick:
+        result["parallel"] = parallel_slowdown()
+    command = "python -m benchmarks.bench" + (" --quick" if args.quick else "")
+    info = {
+        "command": command,
+        "started": started,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": f"{platform.node()} ({platform.platform()}), {os.cpu_count()} CPUs, "
+        f"{torch.get_num_threads()} torch threads, cuda: {torch.cuda.is_available()}",
+        **{k: v for k, v in provenance().items() if k in ("git_commit", "git_dirty", "torch_version", "faiss_version")},
+    }
+    record = {"provenance": info, **result}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(record, indent=1))
+    lines = [
+        f"# The suite's own speed ({command})",
+        "",
+        *(f"- {k}: {v}" for k, v in info.items()),
+        "",
+        f"Peak (2048^3 float32 matmul): {peak:.1f} GFLOP/s.",
+        "",
+        "| training loop | images/s | GFLOP/step | GFLOP/s | MFU |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {r['images_per_s']:.0f} | {r['gflop_per_step']:.2f} | {r['gflops']:.1f} | {r['mfu']:.3f} |"
+        for name, r in result["train"].items()
+    ]
+    o = result["odin"]
+    lines += [
+        "",
+        f"ODIN on {o['images']} images: batched {o['batched_s']:.2f} s, one forward {o['forward_s']:.2f} s "
+        f"(odin_overhead {o['odin_overhead']:.2f}; target <= 3.5), batch-1 loop {o['batch1_s_extrapolated']:.2f} s "
+        f"(odin_speedup {o['odin_speedup']:.1f})",
+        "",
+        "| k-means set | faiss s | sklearn s | faiss / sklearn | faiss objective | sklearn objective |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {r['faiss_s']:.2f} | {r['sklearn_s']:.2f} | {r['faiss_over_sklearn']:.2f} | "
+        f"{r['faiss_inertia']:.4g} | {r['sklearn_inertia']:.4g} |"
+        for name, r in result["kmeans"].items()
+    ]
+    if "parallel" in result:
+        p = result["parallel"]
+        lines += [
+            "",
+            f"Default run alone {p['alone_s']:.1f} s; two side by side at one thread each "
+            f"{p['side_by_side_s']:.1f} s: parallel_slowdown {p['parallel_slowdown']:.2f} (target <= 2.2).",
+        ]
+    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()
