@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLAD_DATA=${CLAD_DATA:-$(cd .. && pwd)/shared/data}
-STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class diagnosis"}
+STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class diagnosis clad_plus_dev clad_plus ablation_scores bench"}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 one_thread() { OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$@"; }
 
@@ -40,4 +40,22 @@ fi
 if step diagnosis; then
   bash benchmarks/clad_diagnosis.sh
   python -m benchmarks.clad_report results/clad_diagnosis/mnist.jsonl > results/clad_diagnosis/mnist.md
+fi
+if step clad_plus_dev; then  # the development set behind CLAD+ (results/selection_log.md, session 4)
+  python -m benchmarks.clad_plus_dev --out results/clad_plus_dev
+  python -m benchmarks.clad_plus_dev --out results/clad_plus_dev_28px --seeds 0 --kind multi-class -- dataset.image_size=28
+fi
+if step clad_plus; then  # CLAD+ on MNIST, fits saved for the rescoring ablations; beside the faithful CLAD and baselines
+  one_thread python run.py experiment=table1_mnist_clad_plus hydra/launcher=parallel
+  python sweep.py multirun/table1_mnist_script multirun/table1_mnist_clad_plus --paper --out results/table1_mnist_clad_plus
+fi
+if step ablation_scores; then  # every score and ODIN's T x eps on those fits, no training
+  one_thread python run.py experiment=ablation_confidence
+  python sweep.py multirun/ablation_confidence --by split score._target_ --out results/ablation_confidence
+  one_thread python run.py experiment=ablation_odin
+  python sweep.py multirun/ablation_odin --by split score.temperature score.epsilon --x score.epsilon \
+    --plot results/ablation_odin/auroc_vs_eps.png --out results/ablation_odin
+fi
+if step bench; then  # the suite's own speed; on an otherwise idle machine
+  python -m benchmarks.bench
 fi

@@ -138,14 +138,14 @@ def find_fitted(root: Path, config: dict[str, Any]) -> Path:
             continue
         if ok and fit_key(other) == want:
             matches.append(folder)
-    if len(matches) != 1:
-        found = "none" if not matches else ", ".join(map(str, matches))
+    if not matches:
         raise ValueError(
-            f"rescore={str(root)!r}: need exactly one finished run with model.pt whose config equals this run's "
-            f"apart from {', '.join(RESCORE_FREE_KEYS)}, budget and the data's location; found {found} among "
-            f"{len(saved)} saved model(s). "
-            "Fit it first with save_model=true and the same overrides."
+            f"rescore={str(root)!r}: need a finished run with model.pt whose config equals this run's apart from "
+            f"{', '.join(RESCORE_FREE_KEYS)}, budget and the data's location; found none among {len(saved)} saved "
+            "model(s). Fit it first with save_model=true and the same overrides."
         )
+    if len(matches) > 1:  # the same config fitted twice (e.g. a sweep run again in pieces): the same fit
+        log.warning("rescore: %d fits of this config under %s; using %s", len(matches), root, matches[0])
     return matches[0]
 
 

@@ -105,3 +105,11 @@ def test_rescore_refuses_a_fit_of_another_config_and_records_why(tmp_path):
     run(compose(*SMOKE, "detector=ocsvm", "save_model=true", output_dir=tmp_path / "ocsvm"))
     with pytest.raises(ValueError, match="OCSVM has no score to change"):
         run(compose(*SMOKE, "detector=ocsvm", "seed=0", f"rescore={tmp_path / 'ocsvm'}", output_dir=tmp_path / "y"))
+
+
+def test_the_same_fit_saved_twice_is_used_once_with_a_warning(tmp_path, caplog):
+    for part in ("a", "b"):
+        run(compose(*SMOKE, "detector=clad", "save_model=true", output_dir=tmp_path / part / "fit"))
+    record = run(compose(*SMOKE, "detector=clad", "score=msp", f"rescore={tmp_path}", output_dir=tmp_path / "msp"))
+    assert record["rescored_from"] == str(tmp_path / "a" / "fit")
+    assert "2 fits of this config" in caplog.text
