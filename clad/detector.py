@@ -215,14 +215,6 @@ class CLAD(Detector):
             log.warning("CLAD did not converge: %s", problem)
         self.diagnostics_ = diag
 
-    def __getstate__(self):
-        """Pickled (save_model=true) without a set-up feature score: a Mahalanobis precision matrix of
-        the classifier's features can outweigh the networks a hundredfold; setup_score(X) rebuilds it."""
-        state = self.__dict__.copy()
-        if getattr(state.get("score_"), "needs_setup", False):
-            del state["score_"]
-        return state
-
     def setup_score(self, X) -> CLAD:
         """Stage 4 again without refitting stages 1-3 (fit once, score many): set up `self.score`, as
         changed by set_params, on `X`, the images this detector was fitted on (the same array, in the
@@ -252,7 +244,7 @@ class CLAD(Detector):
         that needs no setup (msp, energy, odin, ...) is simply swapped, so an ablation over scores or
         their temperature reuses one fit; a feature score with other setup needs a new fit."""
         wanted = self._check_scoring_params()
-        if not hasattr(self, "score_"):  # unpickled without its feature score
+        if not hasattr(self, "score_"):  # saved without its feature score (clad.experiment.save_model)
             if wanted.needs_setup:
                 raise ValueError(f"CLAD: {type(wanted).__name__} is not set up after loading; call setup_score(X)")
             return wanted

@@ -13,6 +13,7 @@ refused before anything is written.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import signal
@@ -150,7 +151,12 @@ def find_fitted(root: Path, config: dict[str, Any]) -> Path:
 
 
 def save_model(path: Path, detector) -> None:
-    """The fitted detector, pickled whole (torch.save), for a later `rescore`."""
+    """The fitted detector, pickled whole (torch.save), for a later `rescore` (which sets its score up
+    again): without a set-up feature score, whose state (a Mahalanobis precision of the classifier's
+    features) can outweigh the networks a hundredfold."""
+    if getattr(getattr(detector, "score_", None), "needs_setup", False):
+        detector = copy.copy(detector)  # shallow: the caller's detector keeps its score
+        del detector.score_
     atomic_write(path, lambda f: torch.save(detector, f))
 
 

@@ -12,7 +12,7 @@ import torch
 from scipy.stats import rankdata
 
 from clad.detector import CLAD
-from clad.experiment import run
+from clad.experiment import run, save_model
 from clad.scores import KNN
 from tests.helpers.config import compose
 from tests.helpers.synthetic import latent_multiclass
@@ -50,15 +50,18 @@ def test_setup_score_refuses_other_images(scenario, fitted):
         copy.deepcopy(fitted).set_params(score="knn").setup_score(scenario[0][:-1])
 
 
-def test_a_pickled_clad_leaves_its_feature_score_to_set_up_again(scenario, fitted):
+def test_a_saved_clad_leaves_its_feature_score_to_set_up_again(scenario, fitted, tmp_path):
     train_x, test_x, _, _ = scenario
     maha = copy.deepcopy(fitted).set_params(score="mahalanobis").setup_score(train_x)
-    loaded = pickle.loads(pickle.dumps(maha))
+    save_model(tmp_path / "model.pt", maha)
+    assert hasattr(maha, "score_")  # the caller's detector keeps it (and a deepcopy does too)
+    loaded = torch.load(tmp_path / "model.pt", weights_only=False)
     assert not hasattr(loaded, "score_")
     with pytest.raises(ValueError, match="not set up after loading; call setup_score"):
         loaded.anomaly_score(test_x)
     np.testing.assert_array_equal(loaded.setup_score(train_x).anomaly_score(test_x), maha.anomaly_score(test_x))
-    odin = pickle.loads(pickle.dumps(fitted))  # a score without setup travels with the detector
+    save_model(tmp_path / "odin.pt", fitted)  # a score without setup travels with the detector
+    odin = torch.load(tmp_path / "odin.pt", weights_only=False)
     np.testing.assert_array_equal(odin.anomaly_score(test_x), fitted.anomaly_score(test_x))
 
 
