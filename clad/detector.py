@@ -242,7 +242,7 @@ class CLAD(Detector):
     def _current_score(self) -> Score:
         """The fitted score, updated to `self.score` when set_params changed it after fit: a score
         that needs no setup (msp, energy, odin, ...) is simply swapped, so an ablation over scores or
-        their temperature reuses one fit; a feature score with other setup needs a new fit."""
+        their temperature reuses one fit; a feature score with other setup needs setup_score(X) (or a new fit)."""
         wanted = self._check_scoring_params()
         if not hasattr(self, "score_"):  # saved without its feature score (clad.experiment.save_model)
             if wanted.needs_setup:
