@@ -68,7 +68,9 @@ def main() -> None:
         "started": started,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": f"{platform.node()} ({platform.platform()}), {os.cpu_count()} CPUs, cuda: {torch.cuda.is_available()}",
-        "data": "$CLAD_DATA (" + os.environ.get("CLAD_DATA", "unset") + ")",
+        "data": "$CLAD_DATA ("
+        + os.path.relpath(os.environ.get("CLAD_DATA", ROOT.parent / "shared" / "data"), ROOT)
+        + ")",
         **{k: v for k, v in provenance().items() if k in ("git_commit", "git_dirty", "torch_version")},
     }
     record = {"provenance": info, **result}
