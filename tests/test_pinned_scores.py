@@ -7,7 +7,8 @@ draws shows here even when every AUROC floor still passes. The values were taken
 before that refactor, on the CPU with one thread (the `one_thread` fixture). Re-pinned on purpose:
 ae_recon and latent_kmeans when they took CLAD's autoencoder exactly (issue 8, item 3: CLAD's
 channels-last weights; at budget=smoke their epochs and min_steps were already CLAD's). clad_plus
-(session 4) was pinned when it was added: CLAD's fit, Mahalanobis distances. A torch or faiss
+(session 4) was pinned when it was added: CLAD's fit, Mahalanobis distances. ocnn and occnn were re-pinned
+when their defaults changed (issue 13: instance norm + ReLU, lr, sigma, step floors). A torch or faiss
 upgrade may move the last digits; then check that nothing else changed and regenerate with
 
     python -m tests.test_pinned_scores
@@ -57,16 +58,16 @@ PINNED = {
         0.02720286039,
     ),
     "occnn": (
-        [0.3957882418, 0.391071676, 0.3960919727, 0.4050987824, 0.3901052781],
-        49.08716978,
-        49.08716978,
-        0.01702848351,
+        [0.1114929824, 0.1035765696, 0.112566591, 0.1165981275, 0.1047065082],
+        25.98895581,
+        25.98895581,
+        0.1128273368,
     ),
     "ocnn": (
-        [-0.05407612026, -0.06224352866, -0.04874802381, -0.03365661949, -0.06634574383],
-        -5.619318806,
-        5.676636733,
-        0.02979158064,
+        [0.0005062520504, -0.00109732151, 5.692243576e-06, -0.0007905066013, 0.0007380247116],
+        -0.2744806111,
+        0.2772686183,
+        0.001267320742,
     ),
     "ocsvm": (
         [0.01132191563, -0.01902000281, -0.02990909053, -0.1102043225, -0.02730845104],
