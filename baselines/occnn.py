@@ -1,17 +1,24 @@
 """One-Class CNN (Oza and Patel, "One-Class Convolutional Neural Network", IEEE Signal Processing
 Letters 26(2), 2019): a CNN feature extractor, zero-centred Gaussian pseudo-negatives N(0, sigma^2 I)
-drawn in feature space, and a binary classifier trained with cross-entropy to tell the (instance-
-normalized) features of normal images from the noise; the feature extractor is trained with it.
+drawn in feature space, and a binary classifier (one linear layer) trained with cross-entropy to tell
+the features of normal images from the noise. The score is the classifier's probability of the
+pseudo-negative (anomaly) class.
 
-The paper starts from an ImageNet-pretrained AlexNet/VGG16; offline and for grey digits we start
-from the encoder of CLAD's convolutional autoencoder pretrained on the normal images instead.
-The score is the classifier's probability of the pseudo-negative (anomaly) class.
+As the authors' code does, features are instance-normalised (zero mean, unit variance across the
+features) and features and noise both pass a ReLU before the classifier (`feature_norm="instance"`,
+`relu=True`).
 
-`feature_norm="instance"` normalizes each feature vector (zero mean, unit variance across features)
-before the classifier, as the paper does with ImageNet features. With our autoencoder features it
-ranked anomalies as *more* normal on the easy contract problem (AUROC ~0), since every normalized
-vector then has the same norm and only its direction is left to the classifier; so the default
-is "none" (raw features; the noise still sits at the origin).
+Departures (issue 13, measured on the embedded digits only; results/baselines_diagnosis.md, part 2):
+- Extractor: the paper starts from an ImageNet-pretrained AlexNet/VGG16, unavailable offline and
+  made for colour photographs. The substitute is the encoder of CLAD's convolutional autoencoder
+  pretrained on the normal training images only (at least `ae_min_steps` steps).
+- The whole extractor is trained with the classifier (the paper fine-tunes only the FC layers of a
+  converged ImageNet network): with our extractor, freezing the conv blocks ranked at 0.61 on
+  digits_cur and freezing everything at 0.59, against 0.73 trained end to end (1,000 steps).
+- sigma = 1.0, not the authors' 0.01: after instance norm the features have unit scale, and the wider
+  noise ranked better on digits_cur (0.74 against 0.73 at 1,000 steps, 0.80 against 0.77 at 3,000).
+- The classifier stage takes at least `min_steps` steps (the authors run 1,000-iteration schedules;
+  5 epochs of 4 batches on digits learned nothing).
 """
 
 from __future__ import annotations
@@ -40,11 +47,14 @@ def instance_norm(f: torch.Tensor) -> torch.Tensor:
 class OCCNN(Detector):
     def __init__(
         self,
-        sigma: float = 0.01,
-        feature_norm: str = "none",
+        sigma: float = 1.0,
+        feature_norm: str = "instance",
+        relu: bool = True,
         latent_dim: int = 64,
         ae_epochs: int = 20,
         epochs: int = 20,
+        ae_min_steps: int = 0,
+        min_steps: int = 0,
         batch_size: int = 64,
         lr: float = 1e-4,
         ae_lr: float = 1e-3,
@@ -54,9 +64,12 @@ class OCCNN(Detector):
     ):
         self.sigma = sigma
         self.feature_norm = feature_norm
+        self.relu = relu
         self.latent_dim = latent_dim
         self.ae_epochs = ae_epochs
         self.epochs = epochs
+        self.ae_min_steps = ae_min_steps
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr = lr
         self.ae_lr = ae_lr
@@ -72,7 +85,8 @@ class OCCNN(Detector):
             raise ValueError(f"OCCNN: feature_norm must be one of {FEATURE_NORMS}; got {self.feature_norm!r}")
         for name in ("latent_dim", "epochs", "batch_size", "eval_batch_size"):
             self._check(name, low=1, integer=True)
-        self._check("ae_epochs", low=0, integer=True)
+        for name in ("ae_epochs", "ae_min_steps", "min_steps"):
+            self._check(name, low=0, integer=True)
         self._check("lr", low=0, low_open=True)
         self._check("ae_lr", low=0, low_open=True)
 
@@ -88,6 +102,7 @@ class OCCNN(Detector):
             self.device_,
             gen,
             "OCCNN autoencoder",
+            min_steps=self.ae_min_steps,
         )
         self.features_ = nn.Sequential(norm, ae.encoder)
         self.classifier_ = nn.Linear(self.latent_dim, 2).to(self.device_)
@@ -99,18 +114,26 @@ class OCCNN(Detector):
             f = self._features(x[idx])
             # Pseudo-negatives: zero-centred Gaussian noise in feature space, one per real feature vector.
             noise = self.sigma * torch.randn(f.shape, generator=gen).to(self.device_)
-            logits = self.classifier_(torch.cat([f, noise]))
+            logits = self.classifier_(self._rectify(torch.cat([f, noise])))
             target = torch.cat([torch.zeros(len(f)), torch.ones(len(noise))]).long().to(self.device_)
             return F.cross_entropy(logits, target)
 
-        self.loss_ = fit_epochs(model, loss_fn, len(x), self.epochs, self.batch_size, opt, gen, "OCCNN training")
-        log.info("OCCNN: %d epochs, final loss %.5g", self.epochs, self.loss_[-1] if self.loss_ else float("nan"))
+        self.loss_ = fit_epochs(
+            model, loss_fn, len(x), self.epochs, self.batch_size, opt, gen, "OCCNN training", min_steps=self.min_steps
+        )
+        log.info("OCCNN: final loss %.5g", self.loss_[-1] if self.loss_ else float("nan"))
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features_(x)
         return instance_norm(f) if self.feature_norm == "instance" else f
 
+    def _rectify(self, f: torch.Tensor) -> torch.Tensor:
+        # The authors' code: relu on the concatenated features and noise, then the classifier.
+        return torch.relu(f) if self.relu else f
+
     def _score(self, X: np.ndarray) -> np.ndarray:
-        logits = predict(lambda x: self.classifier_(self._features(x)), X, self.eval_batch_size, self.device_).double()
+        logits = predict(
+            lambda x: self.classifier_(self._rectify(self._features(x))), X, self.eval_batch_size, self.device_
+        ).double()
         # P(anomaly) from the logit difference in float64, so confident normals do not all round to 0.
         return torch.sigmoid(logits[:, 1] - logits[:, 0]).numpy()

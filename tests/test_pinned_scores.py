@@ -7,7 +7,8 @@ draws shows here even when every AUROC floor still passes. The values were taken
 before that refactor, on the CPU with one thread (the `one_thread` fixture). Re-pinned on purpose:
 ae_recon and latent_kmeans when they took CLAD's autoencoder exactly (issue 8, item 3: CLAD's
 channels-last weights; at budget=smoke their epochs and min_steps were already CLAD's). clad_plus
-(session 4) was pinned when it was added: CLAD's fit, Mahalanobis distances. A torch or faiss
+(session 4) was pinned when it was added: CLAD's fit, Mahalanobis distances. ocnn and occnn were re-pinned
+when their defaults changed (issue 13: instance norm + ReLU, lr, sigma, step floors, then smoke's step floors). A torch or faiss
 upgrade may move the last digits; then check that nothing else changed and regenerate with
 
     python -m tests.test_pinned_scores
@@ -57,16 +58,16 @@ PINNED = {
         0.02720286039,
     ),
     "occnn": (
-        [0.3957882418, 0.391071676, 0.3960919727, 0.4050987824, 0.3901052781],
-        49.08716978,
-        49.08716978,
-        0.01702848351,
+        [0.05067590797, 0.05069907052, 0.05062176346, 0.05059940172, 0.05076570576],
+        6.070345435,
+        6.070345435,
+        0.0001085455027,
     ),
     "ocnn": (
-        [-0.05407612026, -0.06224352866, -0.04874802381, -0.03365661949, -0.06634574383],
-        -5.619318806,
-        5.676636733,
-        0.02979158064,
+        [-0.009021759033, -0.009892046452, -0.002935945988, -0.00310203433, -0.00755238533],
+        -0.8462514579,
+        1.198637754,
+        0.01121408331,
     ),
     "ocsvm": (
         [0.01132191563, -0.01902000281, -0.02990909053, -0.1102043225, -0.02730845104],
