@@ -27,7 +27,11 @@ from clad.record import process_alive
 log = logging.getLogger(__name__)
 
 NOT_OK = ("failed", "killed", "running", "stale", "corrupt")
-IGNORED_PREFIXES = ("paths.", "hydra.", "logger.")  # where a run wrote or logged is not the experiment
+# Config columns that never split a cell: where a run wrote, logged or found its data, how it ran (threads, bars,
+# saving), and the budget group, whose values each detector and dataset reads are resolved into their own columns
+# (detector.ae_epochs, dataset.max_train_per_class), so a budget key another detector reads changes nothing here.
+IGNORED_PREFIXES = ("paths.", "hydra.", "logger.", "budget.", "dataset.root", "dataset.cache_dir")
+IGNORED_KEYS = ("threads", "progress", "save_model", "rescore", "tags")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -119,11 +123,11 @@ def _read_config(path: Path) -> dict:
 
 
 def variant_columns(runs: pd.DataFrame, by: list[str]) -> list[str]:
-    """Config columns whose value differs between runs of one `by` cell, other than the seed, paths,
-    and values that only follow the seed (e.g. detector.random_state: ${seed})."""
+    """Config columns whose value differs between runs of one `by` cell, other than the seed, IGNORED_PREFIXES
+    and IGNORED_KEYS, and values that only follow the seed (e.g. detector.random_state: ${seed})."""
     out = []
     for col in runs.attrs.get("config_columns", []):
-        if col in by or col == "seed" or col.startswith(IGNORED_PREFIXES):
+        if col in by or col in ("seed", *IGNORED_KEYS) or col.startswith(IGNORED_PREFIXES):
             continue
         values = runs[col].astype(str)
         present = runs[col].notna()

@@ -26,7 +26,7 @@ from tests.helpers.config import compose
 BY = ["dataset", "split", "detector"]
 
 
-def _run(folder, seed, nu=0.1, status="ok", auroc=0.9, **record):
+def _run(folder, seed, nu=0.1, status="ok", auroc=0.9, extra=None, **record):
     """An OCSVM run folder as clad.experiment leaves it: metrics.json, the resolved config.yaml and,
     for a finished run, scores.npz (four test images)."""
     folder.mkdir(parents=True)
@@ -44,6 +44,7 @@ def _run(folder, seed, nu=0.1, status="ok", auroc=0.9, **record):
         label, score = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
         np.savez(folder / "scores.npz", index=np.arange(4), label=label, score=score, test_class=np.array([0, 3, 1, 2]))
     config = {"seed": seed, "paths": {"output_dir": str(folder)}, "detector": {"nu": nu, "random_state": seed}}
+    config.update(extra or {})
     (folder / "metrics.json").write_text(json.dumps(metrics))
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
 
@@ -61,6 +62,16 @@ def test_cells_split_on_differing_config_but_not_on_seed_or_paths(tmp_path):
     assert table["variant"].tolist() == ["nu=0.1", "nu=0.5"]
     assert table["auroc_count"].tolist() == [2, 2] and table["seeds"].tolist() == ["0 1", "0 1"]
     assert table["auroc_mean"].tolist() == pytest.approx([0.85, 0.65])
+
+
+def test_cells_do_not_split_on_the_data_location_threads_or_budget_keys(tmp_path):
+    """Runs of one cell made at different times: another data folder, threads, an unrelated budget key (the
+    detector's own used value sits in its detector.* column), saved or not. One cell, not two."""
+    for seed, root, ae_epochs in ((0, "./data", 5), (1, "/elsewhere/data", 10)):
+        extra = {"threads": seed + 1, "save_model": bool(seed), "budget": {"ae_epochs": ae_epochs}}
+        _run(tmp_path / f"s{seed}", seed, extra={**extra, "dataset": {"root": root, "max_train_per_class": 1000}})
+    table = _table(tmp_path)
+    assert len(table) == 1 and table["auroc_count"].tolist() == [2] and "variant" not in table
 
 
 def test_the_same_run_is_never_loaded_twice(tmp_path):
