@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLAD_DATA=${CLAD_DATA:-$(cd .. && pwd)/shared/data}
-STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class diagnosis clad_plus_dev clad_plus ablation_scores bench"}
+STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class neural_one_class diagnosis clad_plus_dev clad_plus ablation_scores table1_gtsrb bench launchers"}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 one_thread() { OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$@"; }
 
@@ -37,6 +37,10 @@ if step mnist_one_class; then
   one_thread python run.py experiment=table3_mnist_one_class hydra/launcher=parallel
   python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad
 fi
+if step neural_one_class; then  # OC-NN and OCCNN with issue 13's defaults (seed outermost: stopping early keeps whole seeds)
+  one_thread python run.py experiment=table3_mnist_one_class_neural threads=1
+  python sweep.py multirun/table3_mnist_one_class_neural --by split.normal_class detector --out results/table3_mnist_one_class_neural
+fi
 if step diagnosis; then
   bash benchmarks/clad_diagnosis.sh
   python -m benchmarks.clad_report results/clad_diagnosis/mnist.jsonl > results/clad_diagnosis/mnist.md
@@ -56,6 +60,17 @@ if step ablation_scores; then  # every score and ODIN's T x eps on those fits, n
   python sweep.py multirun/ablation_odin --by split score.temperature score.epsilon --x score.epsilon \
     --plot results/ablation_odin/auroc_vs_eps.png --out results/ablation_odin
 fi
+if step table1_gtsrb; then  # in pieces, as results/table1_gtsrb/README.md ran it: CLAD fits saved, CLAD+ rescored from them
+  one_thread python run.py experiment=table1_gtsrb detector=clad save_model=true threads=1
+  one_thread python run.py experiment=table1_gtsrb detector=clad_plus rescore=multirun/table1_gtsrb threads=1 hydra.sweep.dir=multirun/table1_gtsrb_clad_plus
+  one_thread python run.py experiment=table1_gtsrb detector=ocsvm,svdd threads=1 hydra.sweep.dir=multirun/table1_gtsrb_kernel
+  one_thread python run.py experiment=table1_gtsrb detector=deepsvdd,ae_recon,latent_kmeans threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ae
+  python sweep.py multirun/table1_gtsrb multirun/table1_gtsrb_clad_plus multirun/table1_gtsrb_kernel multirun/table1_gtsrb_ae \
+    --paper --out results/table1_gtsrb
+fi
 if step bench; then  # the suite's own speed; on an otherwise idle machine
   python -m benchmarks.bench
+fi
+if step launchers; then  # experiment=table1_mnist budget=smoke under the basic and the joblib launcher; idle machine
+  python -m benchmarks.launcher_timing
 fi

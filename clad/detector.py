@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -118,6 +119,7 @@ class CLAD(Detector):
     def _fit(self, X: np.ndarray) -> None:
         gen = torch.Generator().manual_seed(self.random_state_)
         diag: dict = {"n_fit": len(X)}
+        clock = _StageClock(self.device_)  # wall seconds of each stage, for a profile: diag["seconds_<stage>"]
 
         # Stage 1: latent codes of the normal images.
         norm, ae = pretrain_autoencoder(
@@ -139,12 +141,14 @@ class CLAD(Detector):
         x = torch.from_numpy(X).to(self.device_)
         xs = norm(x)
         codes = predict(ae.encoder, xs, self.eval_batch_size, self.device_).numpy()
+        diag["seconds_ae"] = clock.lap()
 
         # Stage 2: self-labeling, on every training image.
         kmeans = self.kmeans or default_kmeans
         km = kmeans(n_clusters=self.n_clusters, random_state=self.random_state_)
         labels = km.fit_predict(codes)
         diag["kmeans_cluster_sizes"] = np.bincount(labels, minlength=self.n_clusters).tolist()
+        diag["seconds_kmeans"] = clock.lap()
         if self.dec is not None:
             kmeans_labels = labels
             labels, record = clone(self.dec, safe=False).refine(ae.encoder, xs, km.cluster_centers_, gen)
@@ -155,6 +159,7 @@ class CLAD(Detector):
                 dec_final_loss=record["loss_history"][-1] if record["loss_history"] else None,
                 dec_label_change_history=record["label_change_history"],
                 dec_changed_from_kmeans=float((labels != kmeans_labels).mean()),
+                seconds_dec=clock.lap(),
             )
         self.pseudo_labels_ = labels
         self.cluster_sizes_ = np.bincount(labels, minlength=self.n_clusters)
@@ -167,6 +172,7 @@ class CLAD(Detector):
         # With save_codes, the codes the pseudo-labels come from (after DEC), for a t-SNE (run.py writes codes.npz).
         self.codes_ = predict(ae.encoder, xs, self.eval_batch_size, self.device_).numpy() if self.save_codes else None
 
+        clock.lap()  # the codes of save_codes are not stage 3's time
         # Stage 3: a classifier of (image, pseudo-label); it standardizes its own [0, 1] input.
         # A seeded part of the images is held out to measure the fit on unseen normal images.
         order = torch.randperm(len(X), generator=gen)
@@ -206,10 +212,12 @@ class CLAD(Detector):
             clf_holdout_accuracy=holdout_history[-1] if holdout_history else None,
             clf_holdout_accuracy_history=holdout_history,
             n_holdout=n_hold,
+            seconds_clf=clock.lap(),
         )
         # Stage 4's setup (feature scores: the classifier's training images and pseudo-labels, never the held-out ones).
         self.classifier_index_ = train.cpu().numpy()
         self.score_ = make_score(self.score).setup(self.model_, x[train], y[train], self.eval_batch_size, self.device_)
+        diag["seconds_score_setup"] = clock.lap()
         diag["warnings"] = check_convergence(diag["clf_holdout_accuracy"], self.cluster_sizes_)
         for problem in diag["warnings"]:
             log.warning("CLAD did not converge: %s", problem)
@@ -265,6 +273,21 @@ class CLAD(Detector):
             for i in range(0, len(x), self.eval_batch_size)
         ]
         return torch.cat(out).numpy()
+
+
+class _StageClock:
+    """Wall seconds since the last lap (waiting for the GPU's queued work first, so a stage is charged its own)."""
+
+    def __init__(self, device: torch.device):
+        self.device = torch.device(device)
+        self.last = time.perf_counter()
+
+    def lap(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        now = time.perf_counter()
+        seconds, self.last = now - self.last, now
+        return seconds
 
 
 def _stage(prefix: str, history: list[float], n: int, batch_size: int) -> dict:

@@ -4,6 +4,7 @@ real defaults on the synthetic latent multi-class scenario."""
 from __future__ import annotations
 
 import json
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -49,6 +50,16 @@ def test_cluster_sizes_sum_to_n_and_stages_are_recorded(scenario, fitted_compose
     assert d["ae_steps"] > 0 and d["clf_steps"] > 0 and d["ae_epochs"] == len(d["ae_loss_history"])
     assert d["n_holdout"] == round(0.1 * len(train_x))
     assert 0.0 <= d["clf_holdout_accuracy"] <= 1.0 and len(d["clf_holdout_accuracy_history"]) == d["clf_epochs"]
+
+
+def test_each_stage_is_timed_within_the_fit(scenario, composed_clad, one_thread):
+    """The profile's figures (issue 11): every stage's wall seconds, none negative, together within the fit's."""
+    start = time.perf_counter()
+    d = clone(composed_clad).fit(scenario[0]).diagnostics_
+    fit_seconds = time.perf_counter() - start
+    stages = [d[f"seconds_{s}"] for s in ("ae", "kmeans", "dec", "clf", "score_setup")]
+    assert all(s >= 0 for s in stages) and d["seconds_ae"] > 0 and d["seconds_clf"] > 0
+    assert sum(stages) <= fit_seconds
 
 
 def test_nmi_and_ari_are_one_when_pseudo_labels_are_the_hidden_classes():
