@@ -4,7 +4,9 @@ paper's Table 3 (Park et al. 2021) for CLAD, OC-NN and OCCNN.
 
     python run.py experiment=table3_mnist_one_class_clad     # CLAD, every image of the digit
     python run.py experiment=table3_mnist_one_class          # the baselines, 1,000 images of the digit
-    python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad
+    python run.py experiment=table3_mnist_one_class_neural   # OC-NN and OCCNN with issue 13's defaults
+    python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad \
+        multirun/table3_mnist_one_class_neural
 
 Reads every job's metrics.json and .hydra/config.yaml through sweep.py (nothing is parsed from
 folder names), so it can be rerun while the sweep is still going. Writes results/mnist_one_class.csv
@@ -29,7 +31,8 @@ log = logging.getLogger("mnist_one_class")
 
 COMMAND = (
     "python run.py experiment=table3_mnist_one_class_clad && python run.py experiment=table3_mnist_one_class && "
-    "python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad"
+    "python run.py experiment=table3_mnist_one_class_neural && python -m benchmarks.mnist_one_class "
+    "multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad multirun/table3_mnist_one_class_neural"
 )
 # Ruff et al. 2018, Table 1, MNIST one-class AUROC (%): OC-SVM/SVDD (one number for both) and
 # one-class Deep SVDD; the CLAD paper's Table 3 repeats them (../shared/paper/reported_auroc.csv).

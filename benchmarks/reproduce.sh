@@ -39,7 +39,8 @@ if step mnist_one_class; then
 fi
 if step neural_one_class; then  # OC-NN and OCCNN with issue 13's defaults (seed outermost: stopping early keeps whole seeds)
   one_thread python run.py experiment=table3_mnist_one_class_neural threads=1
-  python sweep.py multirun/table3_mnist_one_class_neural --by split.normal_class detector --out results/table3_mnist_one_class_neural
+  python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad \
+    multirun/table3_mnist_one_class_neural
 fi
 if step diagnosis; then
   bash benchmarks/clad_diagnosis.sh
