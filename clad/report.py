@@ -85,6 +85,7 @@ def load_runs(*roots: str | Path) -> pd.DataFrame:
             if row.get("status") == "running" and process_alive(row.get("host"), row.get("pid")) is False:
                 row["status"] = "stale"
             row["run_dir"] = str(path.parent)
+            row["sweep_root"] = str(root)
             rows.append(row)
     if not rows:
         raise FileNotFoundError(
@@ -322,6 +323,26 @@ def commits(runs: pd.DataFrame) -> list[str]:
     return found
 
 
+def wall_times(runs: pd.DataFrame) -> list[str]:
+    """Per sweep folder: from its first run's start to its last run's end (UTC, from the run records), and
+    its runs' summed fit and score seconds. The span includes any pause between pieces of the sweep."""
+    lines = []
+    if not {"started_at", "finished_at", "sweep_root"} <= set(runs.columns):
+        return lines
+    for root, group in runs.groupby("sweep_root", sort=False):
+        start = pd.to_datetime(group["started_at"], utc=True, errors="coerce").min()
+        end = pd.to_datetime(group["finished_at"], utc=True, errors="coerce").max()
+        if pd.isna(start) or pd.isna(end):
+            continue
+        minutes = (end - start).total_seconds() / 60
+        busy = sum(group[c].fillna(0).sum() for c in ("fit_seconds", "score_seconds") if c in group)
+        lines.append(
+            f"{root}: {start:%Y-%m-%dT%H:%M}Z to {end:%Y-%m-%dT%H:%M}Z ({minutes:.0f} min), {len(group)} runs, "
+            f"{busy / 60:.0f} min of fitting and scoring"
+        )
+    return lines
+
+
 def provenance(roots: list[str], runs: pd.DataFrame | None = None) -> str:
     """Who made a figure: the commands that made the runs and the table, the data, the commits and the machine."""
     made = "".join(f"runs made by: {line}\n" for line in sweep_commands(roots))
@@ -334,6 +355,8 @@ def provenance(roots: list[str], runs: pd.DataFrame | None = None) -> str:
             else ""
         )
         made += f"commits: {', '.join(c[:7] for c in commits(runs))}{dirty}\n"
+    if runs is not None:
+        made += "".join(f"wall time: {line}\n" for line in wall_times(runs))
     return (
         f"{made}"
         f"table made by: python {' '.join(shlex.quote(a) for a in sys.argv)}\n"

@@ -74,6 +74,20 @@ def test_cells_do_not_split_on_the_data_location_threads_or_budget_keys(tmp_path
     assert len(table) == 1 and table["auroc_count"].tolist() == [2] and "variant" not in table
 
 
+def test_provenance_gives_each_sweeps_wall_time(tmp_path):
+    times = {
+        "a": ("2026-01-01T10:00:00+00:00", "2026-01-01T10:20:00+00:00"),
+        "b": ("2026-01-01T10:30:00+00:00", "2026-01-01T11:10:00+00:00"),
+    }
+    for seed, (name, (start, end)) in enumerate(times.items()):
+        _run(tmp_path / "sweep" / name, seed, started_at=start, finished_at=end, fit_seconds=600.0, score_seconds=60.0)
+    runs = report.load_runs(tmp_path / "sweep")
+    assert report.wall_times(runs) == [
+        f"{tmp_path / 'sweep'}: 2026-01-01T10:00Z to 2026-01-01T11:10Z (70 min), 2 runs, 22 min of fitting and scoring"
+    ]
+    assert "wall time: " in report.provenance([str(tmp_path / "sweep")], runs)
+
+
 def test_the_same_run_is_never_loaded_twice(tmp_path):
     _run(tmp_path / "a", 0)
     with pytest.raises(ValueError, match="reached twice"):
