@@ -34,6 +34,17 @@ class Linear2(nn.Module):
         return self.fc(self.features(x))
 
 
+class Head(nn.Module):
+    """features = x (d numbers), logits = a linear map of them."""
+
+    def __init__(self, d: int):
+        super().__init__()
+        self.fc = nn.Linear(d, 3)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
 def _toy():
     return nn.Sequential(nn.Identity(), Linear2()).eval()
 
@@ -87,6 +98,26 @@ def test_mahalanobis_by_hand():
     assert torch.allclose(exact.means_.float(), torch.tensor([[0.0, 0.0], [10.0, 10.0]]))
     assert torch.allclose(exact(model, x), want, atol=1e-6)
     assert torch.allclose(Mahalanobis().setup(model, train, labels)(model, x), want, atol=1e-4)
+
+
+@pytest.mark.parametrize("ridge", [1e-2, 1e-6])
+@pytest.mark.parametrize("n", [40, 12], ids=["more_images_than_dims", "fewer_images_than_dims"])
+def test_mahalanobis_equals_the_inverse_of_the_ridged_covariance(n, ridge):
+    """Both setup paths (eigh of S when d <= n, an SVD of the images when d > n) give sqrt((f - mu)^T (S + r I)^-1
+    (f - mu)) minimised over the classes, r = ridge x S's mean variance, computed here with a plain inverse."""
+    gen = torch.Generator().manual_seed(0)
+    d = 20
+    model = nn.Sequential(nn.Identity(), Head(d)).eval()  # penultimate features: the input itself
+    train, labels, x = torch.randn(n, d, generator=gen), torch.arange(n) % 3, torch.randn(7, d, generator=gen)
+    f, fx = train.double(), x.double()
+    means = torch.stack([f[labels == c].mean(0) for c in range(3)])
+    centered = f - means[labels]
+    cov = centered.T @ centered / n
+    precision = torch.linalg.inv(cov + ridge * cov.diagonal().mean() * torch.eye(d, dtype=cov.dtype))
+    diff = fx[:, None, :] - means[None]
+    want = torch.einsum("ncd,de,nce->nc", diff, precision, diff).min(1).values.sqrt()
+    got = Mahalanobis(ridge=ridge).setup(model, train, labels)(model, x)
+    assert torch.allclose(got.double(), want, rtol=1e-6)
 
 
 def test_react_clips_then_energy_by_hand():
