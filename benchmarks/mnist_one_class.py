@@ -102,7 +102,9 @@ def render(table: pd.DataFrame, wide: pd.DataFrame) -> str:
     means = []
     for det in detectors:
         col = wide[det].dropna()
-        means.append(f"**{col.mean():.1f}**" + ("" if len(col) == 10 else f" ({len(col)} digits)"))
+        means.append(
+            "–" if col.empty else f"**{col.mean():.1f}**" + ("" if len(col) == 10 else f" ({len(col)} digits)")
+        )
     lines.append(
         "| mean | " + " | ".join(means) + " | " + " | ".join(f"**{np.mean(v):.1f}**" for v in PUBLISHED.values()) + " |"
     )
