@@ -311,8 +311,8 @@ class Mahalanobis(Score):
         # The (pseudo-)inverse as precision = W W^T + w_null P_null, P_null the projection on S's null space, so a
         # distance is |f W - mu_c W|^2 + w_null |P_null (f - mu_c)|^2: one (d, k) product per image, not one per class.
         self.whiten_ = (vectors[:, keep] / eigenvalues[keep].sqrt()).to(device)
-        self.basis_ = vectors.to(device)
         has_null = len(variances) < d and bool(ridge > cutoff)
+        self.basis_ = vectors.to(device) if has_null else None  # (d, n): only the SVD path has a null space
         self.null_weight_ = float(1.0 / ridge) if has_null else 0.0
         self.means_ = means.to(device)
         self.whitened_means_ = self.means_ @ self.whiten_
@@ -320,7 +320,7 @@ class Mahalanobis(Score):
     def _score(self, model, x):
         f = penultimate(model, x)[0].double()
         squared = torch.cdist(f @ self.whiten_.to(x.device), self.whitened_means_.to(x.device)).square()  # (n, classes)
-        if getattr(self, "null_weight_", 0.0):  # |P_null (f - mu)|^2 = |f - mu|^2 - |(f - mu) V|^2
+        if self.null_weight_:  # |P_null (f - mu)|^2 = |f - mu|^2 - |(f - mu) V|^2
             basis, means = self.basis_.to(x.device), self.means_.to(x.device)
             null = torch.cdist(f, means).square() - torch.cdist(f @ basis, means @ basis).square()
             squared = squared + self.null_weight_ * null.clamp_min(0)
