@@ -49,8 +49,21 @@ from clad.training import listen
 
 log = logging.getLogger(__name__)
 
-# Record keys that differ between two runs of the same config (timings, when, which process).
-PER_RUN_KEYS = frozenset({"fit_seconds", "score_seconds", "started_at", "finished_at", "run_id", "pid", "host"})
+# Record keys that differ between two runs of the same config (timings, CLAD's stage timings, when, which process).
+STAGE_SECONDS = ("seconds_ae", "seconds_kmeans", "seconds_dec", "seconds_clf", "seconds_score_setup")
+PER_RUN_KEYS = frozenset(
+    {
+        "fit_seconds",
+        "score_seconds",
+        "setup_seconds",
+        *STAGE_SECONDS,
+        "started_at",
+        "finished_at",
+        "run_id",
+        "pid",
+        "host",
+    }
+)
 HUGE_SCORE = 1e6  # |score| above this: a normalisation or a loss has blown up
 
 
