@@ -15,6 +15,13 @@ results/benchmarks.md and prints the JSON as its last line.
   x 64 (k = 100) Gaussian mixtures.
 - parallel_slowdown: the wall time of a default `python run.py` (one thread) beside an identical one, over its time
   alone with default threads (skipped with --quick).
+- train_before: the same two training loops on the plain path (NCHW weights, `channels_last=False`), measured in the
+  same process; `train_speedup` = the fast path's images/s over the plain path's (issue 11's target: 2x).
+- e2e (--e2e DETECTOR ...): wall time, fit time, peak resident memory (the child's own ru_maxrss, os.wait4) and AUROC
+  of `python run.py dataset=mnist split=mnist_cur detector=NAME` at the default budget, one run at a time; a name
+  `clad:plain` runs CLAD on the plain path (`+detector.channels_last=false`). Needs $CLAD_DATA (MNIST).
+- growth (--growth DETECTOR ...): fit time at 2k, 4k, 8k and all ~16k `mnist_cur` training images
+  (budget.max_train_per_class), and the log-log slope of fit time against n (scipy.stats.linregress).
 
 Measure on an otherwise idle machine: other jobs on the cores change every number here.
 """
@@ -33,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import linregress
 from sklearn.cluster import KMeans
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -71,15 +79,17 @@ def step_flops(model: torch.nn.Module, loss_of) -> float:
     return float(counter.get_total_flops())
 
 
-def train_throughput(steps: int, peak: float) -> dict:
-    """Images/s and MFU of the autoencoder's and the classifier's training loops (clad.training)."""
+def train_throughput(steps: int, peak: float, channels_last: bool = True) -> dict:
+    """Images/s and MFU of the autoencoder's and the classifier's training loops (clad.training), with NHWC
+    weights as CLAD trains them (channels_last) or on the plain NCHW path."""
     gen = torch.Generator().manual_seed(0)
     n = steps * BATCH
     x = torch.rand(n, *SHAPE)
     y = torch.randint(0, 10, (n,), generator=gen)
     out = {}
-    ae = ConvAutoencoder(SHAPE, latent_dim=10).to(memory_format=torch.channels_last)
-    clf = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(memory_format=torch.channels_last)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    ae = ConvAutoencoder(SHAPE, latent_dim=10).to(memory_format=layout)
+    clf = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(memory_format=layout)
     batch = x[:BATCH]
     runs = {
         "autoencoder": (
@@ -176,23 +186,175 @@ def parallel_slowdown() -> dict:
     return {"alone_s": alone, "side_by_side_s": side_by_side, "parallel_slowdown": side_by_side / alone}
 
 
+def run_job(name: str, *overrides: str, env: dict | None = None) -> dict:
+    """One `python run.py` in a temporary folder, waited for with os.wait4: its wall time, its own peak resident
+    memory (ru_maxrss, KiB on Linux) and its metrics.json's numbers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "run.py", *overrides, f"hydra.run.dir={tmp}/run"]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        path = Path(tmp) / "run" / "metrics.json"
+        metrics = json.loads(path.read_text()) if path.exists() else {}
+    keys = ("status", "n_train", "auroc", "fit_seconds", "score_seconds", "torch_threads")
+    return {
+        "name": name,
+        "command": "python run.py " + " ".join(overrides),
+        "exit_code": proc.returncode,
+        "wall_s": wall,
+        "peak_rss_gib": usage.ru_maxrss / 2**20,
+        **{k: metrics.get(k) for k in keys},
+    }
+
+
+MNIST_CUR = ("dataset=mnist", "split=mnist_cur", "device=cpu")
+
+
+def e2e(names: list[str], base: tuple[str, ...] = MNIST_CUR) -> list[dict]:
+    """End to end, one run at a time at the default budget (budget=cpu) and default threads."""
+    out = []
+    for name in names:
+        detector, _, path = name.partition(":")
+        extra = ("+detector.channels_last=false",) if path == "plain" else ()
+        out.append(run_job(name, *base, f"detector={detector}", *extra))
+        log_line(out[-1])
+    return out
+
+
+GROWTH_PER_CLASS = (667, 1333, 2667, None)  # ~2k, 4k, 8k and all ~16k of mnist_cur's three digits
+
+
+def growth(names: list[str], base: tuple[str, ...] = MNIST_CUR) -> dict:
+    """Fit time against the number of training images, and its log-log slope."""
+    out = {}
+    for name in names:
+        rows = []
+        for per_class in GROWTH_PER_CLASS:
+            cap = "null" if per_class is None else str(per_class)
+            rows.append(run_job(name, *base, f"detector={name}", f"budget.max_train_per_class={cap}"))
+            log_line(rows[-1])
+        ok = [r for r in rows if r["fit_seconds"]]
+        fit = (
+            linregress(np.log([r["n_train"] for r in ok]), np.log([r["fit_seconds"] for r in ok]))
+            if len(ok) > 1
+            else None
+        )
+        out[name] = {"runs": rows, "slope": None if fit is None else float(fit.slope)}
+    return out
+
+
+def log_line(row: dict) -> None:
+    print(
+        f"{row['name']}: n {row['n_train']}, wall {row['wall_s']:.0f} s, fit {row['fit_seconds']} s, "
+        f"peak {row['peak_rss_gib']:.2f} GiB, auroc {row['auroc']}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def markdown(command: str, info: dict, result: dict) -> str:
+    """results/benchmarks.md: every section that ran."""
+    lines = [f"# The suite's own speed ({command})", "", *(f"- {k}: {v}" for k, v in info.items())]
+    if "train" in result:
+        lines += [
+            "",
+            f"Peak (2048^3 float32 matmul): {result['peak_gflops']:.1f} GFLOP/s.",
+            "",
+            "| training loop | path | images/s | GFLOP/step | GFLOP/s | MFU |",
+            "|---|---|---|---|---|---|",
+        ]
+        for path, key in (("plain (NCHW)", "train_before"), ("fast (channels_last)", "train")):
+            lines += [
+                f"| {name} | {path} | {r['images_per_s']:.0f} | {r['gflop_per_step']:.2f} | {r['gflops']:.1f} | "
+                f"{r['mfu']:.3f} |"
+                for name, r in result[key].items()
+            ]
+        speedup = ", ".join(f"{k} {v:.2f}x" for k, v in result["train_speedup"].items())
+        lines += ["", f"train_speedup (fast over plain images/s): {speedup} (target: 2x)."]
+    if "odin" in result:
+        o = result["odin"]
+        lines += [
+            "",
+            f"ODIN on {o['images']} images: batched {o['batched_s']:.2f} s, one forward {o['forward_s']:.2f} s "
+            f"(odin_overhead {o['odin_overhead']:.2f}; target <= 3.5), batch-1 loop {o['batch1_s_extrapolated']:.2f} s "
+            f"(odin_speedup {o['odin_speedup']:.1f})",
+        ]
+    if "kmeans" in result:
+        lines += [
+            "",
+            "| k-means set | faiss s | sklearn s | faiss / sklearn | faiss objective | sklearn objective |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {r['faiss_s']:.2f} | {r['sklearn_s']:.2f} | {r['faiss_over_sklearn']:.2f} | "
+            f"{r['faiss_inertia']:.4g} | {r['sklearn_inertia']:.4g} |"
+            for name, r in result["kmeans"].items()
+        ]
+    if "parallel" in result:
+        p = result["parallel"]
+        lines += [
+            "",
+            f"Default run alone {p['alone_s']:.1f} s; two side by side at one thread each "
+            f"{p['side_by_side_s']:.1f} s: parallel_slowdown {p['parallel_slowdown']:.2f} (target <= 2.2).",
+        ]
+    runs = list(result.get("e2e", []))
+    for name, g in result.get("growth", {}).items():
+        runs += g["runs"]
+    if runs:
+        lines += [
+            "",
+            "| run | command | training images | wall s | fit s | peak RSS GiB | AUROC | status |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['name']} | `{r['command']}` | {r['n_train']} | {r['wall_s']:.0f} | {r['fit_seconds'] or 0:.0f} | "
+            f"{r['peak_rss_gib']:.2f} | {100 * (r['auroc'] or float('nan')):.1f} | {r['status']} |"
+            for r in runs
+        ]
+    for name, g in result.get("growth", {}).items():
+        slope = "n/a" if g["slope"] is None else f"{g['slope']:.2f}"
+        lines += ["", f"{name}: log-log slope of fit time against training images {slope} (target <= 1.1)."]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats; no parallel_slowdown")
+    parser.add_argument(
+        "--e2e", nargs="+", metavar="DETECTOR", help="end-to-end mnist_cur runs (clad:plain = plain path)"
+    )
+    parser.add_argument("--growth", nargs="+", metavar="DETECTOR", help="fit time at 2k-16k mnist_cur images")
+    parser.add_argument("--threads", type=int, help="threads of each --e2e/--growth run (default: every core)")
+    parser.add_argument("--skip-micro", action="store_true", help="only --e2e/--growth, not the in-process figures")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks", help="writes OUT.json, OUT.md")
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     repeats = 3 if args.quick else 5
-    peak = peak_gflops(repeats)
-    result = {
-        "peak_gflops": peak,
-        "train": train_throughput(20 if args.quick else 60, peak),
-        "odin": odin(1024 if args.quick else 4096, 64 if args.quick else 256, repeats),
-        "kmeans": kmeans([(16_000, 10, 10)] + ([] if args.quick else [(100_000, 64, 100)])),
-    }
-    if not args.quick:
-        result["parallel"] = parallel_slowdown()
-    command = "python -m benchmarks.bench" + (" --quick" if args.quick else "")
+    result = {}
+    if not args.skip_micro:
+        peak = peak_gflops(repeats)
+        steps = 20 if args.quick else 60
+        result["peak_gflops"] = peak
+        result["train_before"] = train_throughput(steps, peak, channels_last=False)
+        result["train"] = train_throughput(steps, peak)
+        result["train_speedup"] = {
+            k: result["train"][k]["images_per_s"] / result["train_before"][k]["images_per_s"] for k in result["train"]
+        }
+        result["odin"] = odin(1024 if args.quick else 4096, 64 if args.quick else 256, repeats)
+        result["kmeans"] = kmeans([(16_000, 10, 10)] + ([] if args.quick else [(100_000, 64, 100)]))
+        if not args.quick:
+            result["parallel"] = parallel_slowdown()
+    base = MNIST_CUR
+    if args.threads:  # a job's threads, as a parallel launcher gives them (config and OpenMP/MKL)
+        base += (f"threads={args.threads}",)
+        os.environ.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    if args.e2e:
+        result["e2e"] = e2e(args.e2e, base)
+    if args.growth:
+        result["growth"] = growth(args.growth, base)
+    command = " ".join(["python -m benchmarks.bench", *sys.argv[1:]])
     info = {
         "command": command,
         "started": started,
@@ -201,46 +363,12 @@ def main() -> None:
         f"{torch.get_num_threads()} torch threads, cuda: {torch.cuda.is_available()}",
         **{k: v for k, v in provenance().items() if k in ("git_commit", "git_dirty", "torch_version", "faiss_version")},
     }
+    if args.e2e or args.growth:
+        info["data"] = "$CLAD_DATA (MNIST, the official files)"
     record = {"provenance": info, **result}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=1))
-    lines = [
-        f"# The suite's own speed ({command})",
-        "",
-        *(f"- {k}: {v}" for k, v in info.items()),
-        "",
-        f"Peak (2048^3 float32 matmul): {peak:.1f} GFLOP/s.",
-        "",
-        "| training loop | images/s | GFLOP/step | GFLOP/s | MFU |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {name} | {r['images_per_s']:.0f} | {r['gflop_per_step']:.2f} | {r['gflops']:.1f} | {r['mfu']:.3f} |"
-        for name, r in result["train"].items()
-    ]
-    o = result["odin"]
-    lines += [
-        "",
-        f"ODIN on {o['images']} images: batched {o['batched_s']:.2f} s, one forward {o['forward_s']:.2f} s "
-        f"(odin_overhead {o['odin_overhead']:.2f}; target <= 3.5), batch-1 loop {o['batch1_s_extrapolated']:.2f} s "
-        f"(odin_speedup {o['odin_speedup']:.1f})",
-        "",
-        "| k-means set | faiss s | sklearn s | faiss / sklearn | faiss objective | sklearn objective |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {name} | {r['faiss_s']:.2f} | {r['sklearn_s']:.2f} | {r['faiss_over_sklearn']:.2f} | "
-        f"{r['faiss_inertia']:.4g} | {r['sklearn_inertia']:.4g} |"
-        for name, r in result["kmeans"].items()
-    ]
-    if "parallel" in result:
-        p = result["parallel"]
-        lines += [
-            "",
-            f"Default run alone {p['alone_s']:.1f} s; two side by side at one thread each "
-            f"{p['side_by_side_s']:.1f} s: parallel_slowdown {p['parallel_slowdown']:.2f} (target <= 2.2).",
-        ]
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(command, info, result))
     print(json.dumps(record))
 
 

@@ -78,6 +78,7 @@ class CLAD(Detector):
         device: str = "auto",
         random_state: int | None = 0,
         save_codes: bool = False,
+        channels_last: bool = True,
     ):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
@@ -99,6 +100,7 @@ class CLAD(Detector):
         self.device = device
         self.random_state = random_state
         self.save_codes = save_codes
+        self.channels_last = channels_last
 
     def _check_params(self, n: int) -> None:
         """Every setting that could fail after training is checked here, before any of it.
@@ -135,7 +137,7 @@ class CLAD(Detector):
             channels=tuple(self.ae_channels),
             hidden=self.ae_hidden,
             schedule=self.schedule,
-            channels_last=True,
+            channels_last=self.channels_last,
         )
         diag.update(_stage("ae", ae.loss_history, len(X), self.batch_size))
         x = torch.from_numpy(X).to(self.device_)
@@ -179,9 +181,9 @@ class CLAD(Detector):
         n_hold = int(round(self.holdout * len(X)))
         hold, train = order[:n_hold].to(self.device_), order[n_hold:].to(self.device_)
         make = self.classifier or SmallCNN
-        self.model_ = nn.Sequential(norm, make(tuple(X.shape[1:]), self.n_clusters)).to(
-            self.device_, memory_format=torch.channels_last
-        )
+        self.model_ = nn.Sequential(norm, make(tuple(X.shape[1:]), self.n_clusters)).to(self.device_)
+        if self.channels_last:
+            self.model_ = self.model_.to(memory_format=torch.channels_last)
         y = torch.from_numpy(labels.astype(np.int64)).to(self.device_)  # scikit-learn's KMeans gives int32
         holdout_history: list[float] = []
 

@@ -130,3 +130,14 @@ def test_eps_space_changes_the_perturbation_not_the_verdict(scenario, fitted):
 def test_clad_fits_with_scikit_learns_kmeans(scenario):
     det = _clad(kmeans=partial(KMeans, n_init=2), dec=None, ae_epochs=1, train_epochs=1)
     assert det.fit(scenario[0]).pseudo_labels_.shape == (len(scenario[0]),)
+
+
+def test_channels_last_path_scores_as_the_plain_path(scenario):
+    """The fast memory layout (NHWC weights, the default) changes the speed, not the result: the same seed
+    gives the plain NCHW path's pseudo-labels and, up to float rounding, its scores (issue 11)."""
+    train_x, test_x, _, _ = scenario
+    fast = _clad(ae_epochs=3, train_epochs=3).fit(train_x)
+    plain = _clad(ae_epochs=3, train_epochs=3, channels_last=False).fit(train_x)
+    assert fast.get_params()["channels_last"] and not plain.get_params()["channels_last"]
+    assert (fast.pseudo_labels_ == plain.pseudo_labels_).mean() >= 0.99
+    np.testing.assert_allclose(fast.anomaly_score(test_x), plain.anomaly_score(test_x), rtol=1e-3, atol=1e-4)
