@@ -23,6 +23,9 @@ results/benchmarks.md and prints the JSON as its last line.
 - growth (--growth DETECTOR ...): fit time at 2k, 4k, 8k and all ~16k `mnist_cur` training images
   (budget.max_train_per_class), and the log-log slope of fit time against n (scipy.stats.linregress).
 
+`--device cuda` runs the in-process figures on a GPU (training under bf16 autocast, as clad.training does there,
+MFU against a bf16 matmul; faiss k-means on the GPU when faiss's GPU build is installed).
+
 Measure on an otherwise idle machine: other jobs on the cores change every number here.
 """
 
@@ -55,20 +58,31 @@ SHAPE = (1, 28, 28)
 BATCH = 128
 
 
+def sync() -> None:
+    """Wait for queued GPU work, so that a wall clock measures it (nothing to wait for on the CPU)."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def best_time(fn, repeats: int) -> float:
     """The fastest of `repeats` calls of fn(), in seconds (after one warm-up call)."""
     fn()
+    sync()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     return min(times)
 
 
-def peak_gflops(repeats: int) -> float:
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    return 2 * 2048**3 / best_time(lambda: a @ b, repeats) / 1e9
+def peak_gflops(repeats: int, device: str = "cpu") -> float:
+    """A large matmul in the training's precision: float32 on the CPU, bfloat16 on a GPU (autocast's dtype)."""
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    size = 8192 if device == "cuda" else 2048
+    a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
+    return 2 * size**3 / best_time(lambda: a @ b, repeats) / 1e9
 
 
 def step_flops(model: torch.nn.Module, loss_of) -> float:
@@ -79,17 +93,17 @@ def step_flops(model: torch.nn.Module, loss_of) -> float:
     return float(counter.get_total_flops())
 
 
-def train_throughput(steps: int, peak: float, channels_last: bool = True) -> dict:
+def train_throughput(steps: int, peak: float, channels_last: bool = True, device: str = "cpu") -> dict:
     """Images/s and MFU of the autoencoder's and the classifier's training loops (clad.training), with NHWC
-    weights as CLAD trains them (channels_last) or on the plain NCHW path."""
+    weights as CLAD trains them (channels_last) or on the plain NCHW path; the data held on `device`."""
     gen = torch.Generator().manual_seed(0)
     n = steps * BATCH
-    x = torch.rand(n, *SHAPE)
-    y = torch.randint(0, 10, (n,), generator=gen)
+    x = torch.rand(n, *SHAPE).to(device)
+    y = torch.randint(0, 10, (n,), generator=gen).to(device)
     out = {}
     layout = torch.channels_last if channels_last else torch.contiguous_format
-    ae = ConvAutoencoder(SHAPE, latent_dim=10).to(memory_format=layout)
-    clf = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(memory_format=layout)
+    ae = ConvAutoencoder(SHAPE, latent_dim=10).to(device, memory_format=layout)
+    clf = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(device, memory_format=layout)
     batch = x[:BATCH]
     runs = {
         "autoencoder": (
@@ -116,9 +130,9 @@ def train_throughput(steps: int, peak: float, channels_last: bool = True) -> dic
     return out
 
 
-def odin(n: int, n_single: int, repeats: int) -> dict:
-    x = torch.rand(n, *SHAPE)
-    model = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).eval()
+def odin(n: int, n_single: int, repeats: int, device: str = "cpu") -> dict:
+    x = torch.rand(n, *SHAPE, device=device)
+    model = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(device).eval()
     score = ODIN()
     with torch.no_grad():
         forward = best_time(lambda: model(x), repeats)
@@ -145,12 +159,12 @@ def inertia(z: np.ndarray, labels: np.ndarray) -> float:
     return float(((z - centres[np.searchsorted(np.unique(labels), labels)]) ** 2).sum())
 
 
-def kmeans(sets: list[tuple[int, int, int]]) -> dict:
+def kmeans(sets: list[tuple[int, int, int]], use_gpu: bool = False) -> dict:
     out = {}
     for n, d, k in sets:
         z = mixture(n, d, k)
         t0 = time.perf_counter()
-        faiss_labels = FaissKMeans(n_clusters=k, niter=50, nredo=5, random_state=0, use_gpu=False).fit_predict(z)
+        faiss_labels = FaissKMeans(n_clusters=k, niter=50, nredo=5, random_state=0, use_gpu=use_gpu).fit_predict(z)
         t1 = time.perf_counter()
         sk_labels = KMeans(k, n_init=5, max_iter=50, tol=0.0, random_state=0).fit_predict(z)
         t2 = time.perf_counter()
@@ -260,7 +274,7 @@ def markdown(command: str, info: dict, result: dict) -> str:
     if "train" in result:
         lines += [
             "",
-            f"Peak (2048^3 float32 matmul): {result['peak_gflops']:.1f} GFLOP/s.",
+            f"Peak ({result['peak_matmul']}): {result['peak_gflops']:.1f} GFLOP/s.",
             "",
             "| training loop | path | images/s | GFLOP/step | GFLOP/s | MFU |",
             "|---|---|---|---|---|---|",
@@ -326,6 +340,7 @@ def main() -> None:
         "--e2e", nargs="+", metavar="DETECTOR", help="end-to-end mnist_cur runs (clad:plain = plain path)"
     )
     parser.add_argument("--growth", nargs="+", metavar="DETECTOR", help="fit time at 2k-16k mnist_cur images")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the in-process figures run")
     parser.add_argument("--threads", type=int, help="threads of each --e2e/--growth run (default: every core)")
     parser.add_argument("--skip-micro", action="store_true", help="only --e2e/--growth, not the in-process figures")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks", help="writes OUT.json, OUT.md")
@@ -334,16 +349,18 @@ def main() -> None:
     repeats = 3 if args.quick else 5
     result = {}
     if not args.skip_micro:
-        peak = peak_gflops(repeats)
-        steps = 20 if args.quick else 60
+        peak = peak_gflops(repeats, args.device)
+        steps = (20 if args.quick else 60) * (10 if args.device == "cuda" else 1)
         result["peak_gflops"] = peak
-        result["train_before"] = train_throughput(steps, peak, channels_last=False)
-        result["train"] = train_throughput(steps, peak)
+        result["peak_matmul"] = "8192^3 bfloat16 matmul" if args.device == "cuda" else "2048^3 float32 matmul"
+        result["train_before"] = train_throughput(steps, peak, channels_last=False, device=args.device)
+        result["train"] = train_throughput(steps, peak, device=args.device)
         result["train_speedup"] = {
             k: result["train"][k]["images_per_s"] / result["train_before"][k]["images_per_s"] for k in result["train"]
         }
-        result["odin"] = odin(1024 if args.quick else 4096, 64 if args.quick else 256, repeats)
-        result["kmeans"] = kmeans([(16_000, 10, 10)] + ([] if args.quick else [(100_000, 64, 100)]))
+        result["odin"] = odin(1024 if args.quick else 4096, 64 if args.quick else 256, repeats, args.device)
+        sets = [(16_000, 10, 10)] + ([] if args.quick else [(100_000, 64, 100)])
+        result["kmeans"] = kmeans(sets, use_gpu=args.device == "cuda")
         if not args.quick:
             result["parallel"] = parallel_slowdown()
     base = MNIST_CUR

@@ -56,11 +56,31 @@ def as_tensor(X: np.ndarray | torch.Tensor) -> torch.Tensor:
     return X if isinstance(X, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(X))
 
 
+def to_device(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """One transfer of a batch: from pinned memory and asynchronous when a CPU batch goes to a GPU."""
+    if torch.device(device).type == "cuda" and not batch.is_cuda:
+        return batch.pin_memory().to(device, non_blocking=True)
+    return batch.to(device)
+
+
 @torch.inference_mode()
 def predict(fn: Callable[[torch.Tensor], torch.Tensor], X, batch_size: int, device: torch.device) -> torch.Tensor:
     """Apply `fn` (a module in eval mode, or any batched function) chunk by chunk; result on the CPU."""
     X = as_tensor(X)
-    return torch.cat([fn(X[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(X), batch_size)])
+    return torch.cat([fn(to_device(X[i : i + batch_size], device)).float().cpu() for i in range(0, len(X), batch_size)])
+
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    """The autocast dtype of training on `device`: "auto" is bfloat16 on a GPU and plain float32 on the CPU
+    (where bf16 convolutions are not faster and would change the CPU numbers); None means no autocast."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+    if precision == "bfloat16" or (precision == "auto" and torch.device(device).type == "cuda"):
+        return torch.bfloat16
+    return None
 
 
 SCHEDULES = ("constant", "cosine")
@@ -85,6 +105,7 @@ def fit_epochs(
     min_steps: int = 0,
     schedule: str = "constant",
     on_epoch: Callable[[int], bool | None] | None = None,
+    precision: str = "auto",
 ) -> list[float]:
     """Run `epochs` passes of minibatch SGD; `loss_fn(idx)` returns the mean loss of the batch `idx`.
 
@@ -95,13 +116,16 @@ def fit_epochs(
     `on_epoch(epoch)` is called after each epoch (e.g. to evaluate held-out data, or to update a
     quantity the loss reads); when it returns True, training stops there (early stopping). Per-step
     work belongs in `loss_fn`, which sees every batch. Returns the mean loss of each epoch; a
-    non-finite loss raises with the stage's name. The one training loop of CLAD and every neural
-    baseline."""
+    non-finite loss raises with the stage's name. `precision` ("auto": bf16 autocast on a GPU, float32 on
+    the CPU; see `autocast_dtype`) sets the forward passes' precision; the weights and optimizer stay
+    float32. The one training loop of CLAD and every neural baseline."""
     check_param(stage, "epochs", epochs, low=0, integer=True)
     check_param(stage, "batch_size", batch_size, low=1, integer=True)
     check_param(stage, "min_steps", min_steps, low=0, integer=True)
     if schedule not in SCHEDULES:
         raise ValueError(f"{stage}: schedule must be one of {SCHEDULES}; got {schedule!r}")
+    device = optimizer.param_groups[0]["params"][0].device  # where the trained weights are
+    dtype = autocast_dtype(device, precision)
     epochs = plan_epochs(n, batch_size, epochs, min_steps)
     steps = epochs * math.ceil(n / batch_size)
     scheduler = (
@@ -112,7 +136,8 @@ def fit_epochs(
         model.train()
         total, count = 0.0, 0
         for idx in minibatches(n, batch_size, generator):
-            loss = loss_fn(idx)
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                loss = loss_fn(idx)
             check_finite(loss.detach(), f"{stage} (epoch {epoch + 1})")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
