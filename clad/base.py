@@ -15,6 +15,7 @@ nothing else is done there) and follows PyOD's conventions: `decision_function` 
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import numbers
@@ -150,6 +151,14 @@ class Detector(BaseEstimator):
         self._fit(X)
         self.input_shape_ = tuple(X.shape[1:])
         return self
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling (a saved model.pt): a detector saved before one of today's parameters existed ran with
+        what is now that parameter's default, so the default fills it in (get_params and rescoring need it)."""
+        super().__setstate__(state)
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if name != "self" and name not in self.__dict__ and param.default is not inspect.Parameter.empty:
+                setattr(self, name, param.default)
 
     def __sklearn_is_fitted__(self) -> bool:  # read by sklearn.utils.validation.check_is_fitted
         return hasattr(self, "input_shape_")

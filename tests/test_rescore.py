@@ -116,3 +116,17 @@ def test_the_same_fit_saved_twice_is_used_once_with_a_warning(tmp_path, caplog):
     record = run(compose(*SMOKE, "detector=clad", "score=msp", f"rescore={tmp_path}", output_dir=tmp_path / "msp"))
     assert record["rescored_from"] == str(tmp_path / "a" / "fit")
     assert "2 fits of this config" in caplog.text
+
+
+def test_a_fit_saved_before_a_parameter_existed_loads_with_its_default(scenario, fitted, tmp_path):
+    """model.pt files outlive code changes: a parameter added since (as channels_last was) takes its default,
+    the value the old code ran with, so get_params, set_params and rescoring keep working."""
+    old = copy.deepcopy(fitted)
+    del old.__dict__["channels_last"]  # as pickled by the code before the parameter
+    save_model(tmp_path / "model.pt", old)
+    loaded = torch.load(tmp_path / "model.pt", weights_only=False)
+    assert loaded.get_params()["channels_last"] is True
+    loaded.set_params(score="msp")
+    np.testing.assert_array_equal(
+        loaded.anomaly_score(scenario[1]), copy.deepcopy(fitted).set_params(score="msp").anomaly_score(scenario[1])
+    )
