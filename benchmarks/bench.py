@@ -252,14 +252,17 @@ def growth(names: list[str], base: tuple[str, ...] = MNIST_CUR) -> dict:
             cap = "null" if per_class is None else str(per_class)
             rows.append(run_job(name, *base, f"detector={name}", f"budget.max_train_per_class={cap}"))
             log_line(rows[-1])
-        ok = [r for r in rows if r["fit_seconds"]]
-        fit = (
-            linregress(np.log([r["n_train"] for r in ok]), np.log([r["fit_seconds"] for r in ok]))
-            if len(ok) > 1
-            else None
-        )
-        out[name] = {"runs": rows, "slope": None if fit is None else float(fit.slope)}
+        out[name] = {"runs": rows, "slope": loglog_slope(rows)}
     return out
+
+
+def loglog_slope(rows: list[dict]) -> float | None:
+    """The least-squares slope of log(fit seconds) against log(training images) over the runs that finished:
+    1 is linear growth, 2 quadratic; None with fewer than two points."""
+    ok = [r for r in rows if r.get("fit_seconds") and r.get("n_train")]
+    if len(ok) < 2:
+        return None
+    return float(linregress(np.log([r["n_train"] for r in ok]), np.log([r["fit_seconds"] for r in ok])).slope)
 
 
 def log_line(row: dict) -> None:
