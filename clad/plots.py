@@ -32,23 +32,27 @@ def plot_ablation(
     runs: pd.DataFrame, x: str, metric: str, hue: list[str], path: Path, caption: str = "", baseline: str | None = None
 ) -> list[Path]:
     """metric (mean ± std over seeds) against a config column, one line per `hue` cell; with
-    `baseline` (a detector in the same runs, e.g. deepsvdd), its mean per `hue` cell as a dashed line."""
+    `baseline` (a detector in the same runs, e.g. deepsvdd), its mean per `hue` cell as a dashed line.
+    A column of names (e.g. score._target_) is drawn as categories, labelled by the last dotted part."""
     ok = runs[runs["status"] == "ok"]
     base = ok[ok["detector"] == baseline]
     ok = ok[ok[x].notna() & (ok["detector"] != baseline)]
+    numeric = pd.api.types.is_numeric_dtype(ok[x])
+    categories = [] if numeric else sorted(ok[x].astype(str).unique())
     fig = Figure(figsize=(7, 5.2))
     ax = fig.subplots()
     for key, group in ok.groupby(hue, dropna=False):
         stats = group.groupby(x)[metric].agg(["mean", "std"]).sort_index()
         label = " / ".join(map(str, key if isinstance(key, tuple) else (key,)))
-        line = ax.errorbar(
-            stats.index.astype(float), stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label
-        )
+        where = stats.index.astype(float) if numeric else [categories.index(str(v)) for v in stats.index]
+        line = ax.errorbar(where, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=label)
         if baseline and "split" in group:  # the baseline's mean over its runs of the same scenario(s)
             ref = base[base["split"].isin(set(group["split"]))][metric]
             if len(ref):
                 ax.axhline(ref.mean(), ls="--", color=line.lines[0].get_color(), lw=1, label=f"{baseline} ({label})")
     seeds = sorted(set(ok["seed"]))
+    if categories:
+        ax.set_xticks(range(len(categories)), [c.rsplit(".", 1)[-1] for c in categories], rotation=30)
     ax.set_xlabel(x)
     ax.set_ylabel(f"{metric} (mean ± std over seeds {' '.join(map(str, seeds))})")
     ax.grid(alpha=0.3)

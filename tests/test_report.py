@@ -216,3 +216,21 @@ def test_sweep_refuses_bad_output_arguments_before_writing(tmp_path, capsys, arg
         sweep.main([str(tmp_path / "sweep"), *(a.format(tmp=tmp_path) for a in args)])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["sweep"]  # no results/, no p.png
+
+
+def test_an_ablation_over_names_is_drawn_as_categories(tmp_path):
+    """score._target_ holds class paths, not numbers: one tick per score, labelled by its class name."""
+    from clad.plots import plot_ablation
+
+    runs = pd.DataFrame(
+        {
+            "status": "ok",
+            "detector": "clad",
+            "split": ["a", "a", "b", "b"],
+            "seed": [0, 1, 0, 1],
+            "score._target_": ["clad.scores.KNN", "clad.scores.ODIN"] * 2,
+            "auroc": [0.9, 0.8, 0.7, 0.6],
+        }
+    )
+    written = plot_ablation(runs, "score._target_", "auroc", ["split"], tmp_path / "p.png")
+    assert all(p.stat().st_size > 0 for p in written)
