@@ -350,8 +350,18 @@ def main() -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the in-process figures run")
     parser.add_argument("--threads", type=int, help="threads of each --e2e/--growth run (default: every core)")
     parser.add_argument("--skip-micro", action="store_true", help="only --e2e/--growth, not the in-process figures")
+    parser.add_argument("--note", help="a line about the load on the machine, kept in the JSON and the Markdown")
+    parser.add_argument("--render", type=Path, help="only re-write OUT.md from this JSON (with --note, it is added)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks", help="writes OUT.json, OUT.md")
     args = parser.parse_args()
+    if args.render:  # the Markdown again from a finished run's JSON: no measurement
+        record = json.loads(args.render.read_text())
+        if args.note:
+            record["provenance"]["note"] = args.note
+        args.render.write_text(json.dumps(record, indent=1))
+        info = record.pop("provenance")
+        args.render.with_suffix(".md").write_text(markdown(info["command"], info, record))
+        return
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     repeats = 3 if args.quick else 5
     result = {}
@@ -389,6 +399,9 @@ def main() -> None:
     }
     if args.e2e or args.growth:
         info["data"] = "$CLAD_DATA (MNIST, the official files)"
+        info["threads_per_run"] = args.threads or "torch's default (every core)"
+    if args.note:
+        info["note"] = args.note
     record = {"provenance": info, **result}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=1))
