@@ -203,13 +203,13 @@ def parallel_slowdown() -> dict:
     return {"alone_s": alone, "side_by_side_s": side_by_side, "parallel_slowdown": side_by_side / alone}
 
 
-def run_job(name: str, *overrides: str, env: dict | None = None) -> dict:
+def run_job(name: str, *overrides: str) -> dict:
     """One `python run.py` in a temporary folder, waited for with os.wait4: its wall time, its own peak resident
     memory (ru_maxrss, KiB on Linux) and its metrics.json's numbers."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "run.py", *overrides, f"hydra.run.dir={tmp}/run"]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
@@ -230,7 +230,7 @@ MNIST_CUR = ("dataset=mnist", "split=mnist_cur", "device=cpu")
 
 
 def e2e(names: list[str], base: tuple[str, ...] = MNIST_CUR) -> list[dict]:
-    """End to end, one run at a time at the default budget (budget=cpu) and default threads."""
+    """End to end, one run at a time at the default budget (budget=cpu), with the overrides (threads) of `base`."""
     out = []
     for name in names:
         detector, _, path = name.partition(":")
