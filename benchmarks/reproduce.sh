@@ -56,7 +56,8 @@ if step clad_plus; then  # CLAD+ on MNIST, fits saved for the rescoring ablation
 fi
 if step ablation_scores; then  # every score and ODIN's T x eps on those fits, no training
   one_thread python run.py experiment=ablation_confidence
-  python sweep.py multirun/ablation_confidence --by split score._target_ --out results/ablation_confidence
+  python sweep.py multirun/ablation_confidence --by split score._target_ --x score._target_ \
+    --plot results/ablation_confidence/auroc_by_score.png --out results/ablation_confidence
   one_thread python run.py experiment=ablation_odin
   python sweep.py multirun/ablation_odin --by split score.temperature score.epsilon --x score.epsilon \
     --plot results/ablation_odin/auroc_vs_eps.png --out results/ablation_odin
@@ -72,6 +73,7 @@ if step table1_gtsrb; then  # in pieces, as results/table1_gtsrb/README.md ran i
 fi
 if step bench; then  # the suite's own speed; on an otherwise idle machine
   python -m benchmarks.bench
+  python -m benchmarks.bench --skip-micro --e2e ocsvm svdd --growth deepsvdd clad --threads 1 --out results/benchmarks_e2e
 fi
 if step launchers; then  # experiment=table1_mnist budget=smoke under the basic and the joblib launcher; idle machine
   python -m benchmarks.launcher_timing
