@@ -141,3 +141,6 @@ def test_channels_last_path_scores_as_the_plain_path(scenario):
     assert fast.get_params()["channels_last"] and not plain.get_params()["channels_last"]
     assert (fast.pseudo_labels_ == plain.pseudo_labels_).mean() >= 0.99
     np.testing.assert_allclose(fast.anomaly_score(test_x), plain.anomaly_score(test_x), rtol=1e-3, atol=1e-4)
+    # NHWC is the autoencoder's; on a CPU the small classifier stays NCHW, where it runs faster
+    conv = [m for m in fast.model_.modules() if isinstance(m, torch.nn.Conv2d)][-1]  # > 1 input channel
+    assert conv.weight.is_contiguous() and not conv.weight.is_contiguous(memory_format=torch.channels_last)
