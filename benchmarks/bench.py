@@ -344,7 +344,7 @@ def markdown(command: str, info: dict, result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats; no parallel_slowdown")
     parser.add_argument(
@@ -357,7 +357,7 @@ def main() -> None:
     parser.add_argument("--note", help="a line about the load on the machine, kept in the JSON and the Markdown")
     parser.add_argument("--render", type=Path, help="only re-write OUT.md from this JSON (with --note, it is added)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks", help="writes OUT.json, OUT.md")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.render:  # the Markdown again from a finished run's JSON: no measurement
         record = json.loads(args.render.read_text())
         if args.note:

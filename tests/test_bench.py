@@ -1,9 +1,11 @@
 """benchmarks/bench.py's pure parts: the growth slope and the Markdown report (the timings themselves are
 measured by the script, never in tests)."""
 
+import json
+
 import pytest
 
-from benchmarks.bench import loglog_slope, markdown
+from benchmarks.bench import loglog_slope, main, markdown
 
 
 def test_loglog_slope_is_the_exponent_of_the_growth():
@@ -27,3 +29,25 @@ def test_markdown_lists_every_run_and_the_slope():
     assert "| clad | `python run.py detector=clad` | 2000 | 70 | 61 | 1.25 | 91.2 | ok |" in text
     assert "clad: log-log slope of fit time against training images 0.91 (target <= 1.1)." in text
     assert "- git_commit: abc" in text and "Peak" not in text  # sections that did not run are absent
+
+
+def test_render_rewrites_the_markdown_from_the_json_and_keeps_the_note(tmp_path):
+    """--render measures nothing: the Markdown comes from the JSON, and --note is kept in both."""
+    record = {
+        "provenance": {"command": "python -m benchmarks.bench", "git_commit": "abc"},
+        "odin": {
+            "images": 64,
+            "batched_s": 0.3,
+            "forward_s": 0.1,
+            "batch1_s_extrapolated": 0.9,
+            "odin_overhead": 3.0,
+            "odin_speedup": 3.0,
+        },
+    }
+    path = tmp_path / "benchmarks.json"
+    path.write_text(json.dumps(record))
+    main(["--render", str(path), "--note", "idle machine"])
+    assert json.loads(path.read_text())["provenance"]["note"] == "idle machine"
+    text = path.with_suffix(".md").read_text()
+    assert "- note: idle machine" in text and "- git_commit: abc" in text
+    assert "ODIN on 64 images: batched 0.30 s, one forward 0.10 s (odin_overhead 3.00" in text
