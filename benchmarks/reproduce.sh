@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLAD_DATA=${CLAD_DATA:-$(cd .. && pwd)/shared/data}
-STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class neural_one_class diagnosis clad_plus_dev clad_plus ablation_scores table1_gtsrb bench launchers"}
+STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class neural_one_class diagnosis clad_plus_dev clad_plus ablation_scores table1_gtsrb table2_cifar10 bench launchers"}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 one_thread() { OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$@"; }
 
@@ -70,6 +70,19 @@ if step table1_gtsrb; then  # in pieces, as results/table1_gtsrb/README.md ran i
   one_thread python run.py experiment=table1_gtsrb detector=ae_recon,latent_kmeans threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ae
   python sweep.py multirun/table1_gtsrb multirun/table1_gtsrb_clad_plus multirun/table1_gtsrb_kernel multirun/table1_gtsrb_deepsvdd multirun/table1_gtsrb_ae \
     --paper --out results/table1_gtsrb
+fi
+if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10/README.md ran them
+  T2="python run.py experiment=table2_cifar10 threads=1"
+  one_thread $T2 detector=clad save_model=true
+  one_thread $T2 detector=clad_plus rescore=multirun/table2_cifar10 hydra.sweep.dir=multirun/table2_cifar10_clad_plus
+  one_thread $T2 detector=ocsvm,svdd,deepsvdd,ae_recon,latent_kmeans seed=0 hydra.sweep.dir=multirun/table2_cifar10_baselines
+  one_thread $T2 detector=deepsvdd seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_deepsvdd
+  one_thread $T2 detector=ocsvm,svdd,ae_recon,latent_kmeans seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_other
+  python sweep.py multirun/table2_cifar10 multirun/table2_cifar10_clad_plus multirun/table2_cifar10_baselines \
+    multirun/table2_cifar10_deepsvdd multirun/table2_cifar10_other --paper --out results/table2_cifar10
+  one_thread python run.py experiment=ablation_confidence_cifar10 threads=1
+  python sweep.py multirun/ablation_confidence_cifar10 --by split score._target_ --x score._target_ \
+    --plot results/ablation_confidence_cifar10/auroc_by_score.png --out results/ablation_confidence_cifar10
 fi
 if step bench; then  # the suite's own speed; on an otherwise idle machine
   python -m benchmarks.bench
