@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from benchmarks.bench import loglog_slope, main, markdown
+from benchmarks.bench import fastest, loglog_slope, main, markdown
 
 
 def test_loglog_slope_is_the_exponent_of_the_growth():
@@ -51,3 +51,9 @@ def test_render_rewrites_the_markdown_from_the_json_and_keeps_the_note(tmp_path)
     text = path.with_suffix(".md").read_text()
     assert "- note: idle machine" in text and "- git_commit: abc" in text
     assert "ODIN on 64 images: batched 0.30 s, one forward 0.10 s (odin_overhead 3.00" in text
+
+
+def test_fastest_keeps_each_loops_best_measurement():
+    slow = {"autoencoder": {"images_per_s": 900.0}, "classifier": {"images_per_s": 3100.0}}
+    fast = {"autoencoder": {"images_per_s": 1300.0}, "classifier": {"images_per_s": 1900.0}}
+    assert fastest([slow, fast]) == {"autoencoder": fast["autoencoder"], "classifier": slow["classifier"]}
