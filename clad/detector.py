@@ -184,7 +184,7 @@ class CLAD(Detector):
         self.model_ = nn.Sequential(norm, make(tuple(X.shape[1:]), self.n_clusters)).to(self.device_)
         if self.channels_last and self.device_.type == "cuda":
             # NHWC pays for the autoencoder on oneDNN's CPU convolutions (1.5x), not for this small classifier
-            # there (0.94x, results/benchmarks.md); on CUDA it is the tensor cores' layout for both.
+            # there (0.94x in results/benchmarks.md at commit 9b13265); on CUDA it is the tensor cores' layout for both.
             self.model_ = self.model_.to(memory_format=torch.channels_last)
         y = torch.from_numpy(labels.astype(np.int64)).to(self.device_)  # scikit-learn's KMeans gives int32
         holdout_history: list[float] = []
