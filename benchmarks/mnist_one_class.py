@@ -11,7 +11,14 @@ paper's Table 3 (Park et al. 2021) for CLAD, OC-NN and OCCNN.
 Reads every job's metrics.json and .hydra/config.yaml through sweep.py (nothing is parsed from
 folder names), so it can be rerun while the sweep is still going. Writes results/mnist_one_class.csv
 (numbers: one row per detector and digit, AUROC in %), results/mnist_one_class_runs.csv (one row
-per run) and results/mnist_one_class.md (the rendered table, the command, data, seeds and machine).
+per run, with its commit and budget) and results/mnist_one_class.md (the rendered table, the command,
+data, seeds and machine).
+
+`--keep results/mnist_one_class_runs.csv` adds new runs to a table whose earlier runs' folders are gone
+(multirun/ is not in git): every row of that file whose (detector, digit, seed) no run under the roots has
+is kept as it is, and the sweep commands, commits and budgets of those rows come from the file's own
+columns or, for a file written before it had them, from the .md written beside it. The .md says how many
+rows were carried and from where.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clad.report import commits, load_runs, summarize, sweep_commands
+from clad.report import commits, load_runs, summarize, sweep_commands, variant_columns
 from clad.tables import paper_numbers
 
 log = logging.getLogger("mnist_one_class")
@@ -50,13 +57,73 @@ EPOCH_KEYS = ("ae_epochs", "pretrain_epochs", "epochs", "train_epochs", "max_epo
 ORDER = ["ocsvm", "svdd", "deepsvdd", "ocnn", "occnn", "ae_recon", "latent_kmeans", "clad"]
 
 
-def build(roots: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def build(roots: list[str]) -> pd.DataFrame:
+    """The MNIST one-class runs under `roots`, one row each, with their normal digit; runs of one cell
+    that differ in a setting other than the seed are named in a warning (the table averages them)."""
     runs = load_runs(*roots)
     runs = runs[(runs["dataset"] == "mnist") & (runs["split"] == "one_class")].copy()
     runs["digit"] = runs["split.normal_class"].astype(int)
-    runs["auroc_pct"] = 100 * runs["auroc"]
-    table = summarize(runs, ["detector", "digit"], ["auroc_pct", "fit_seconds", "score_seconds"])
-    return runs, table, table.pivot(index="digit", columns="detector", values="auroc_pct_mean")
+    differ = variant_columns(runs, ["detector", "digit"])
+    if differ:
+        log.warning("runs of one (detector, digit) cell differ in %s; the table averages them", differ)
+    return runs
+
+
+RUN_COLUMNS = [
+    "detector",
+    "digit",
+    "seed",
+    "status",
+    "auroc",
+    "aupr_in",
+    "aupr_out",
+    "fpr95",
+    "fit_seconds",
+    "score_seconds",
+    "n_train",
+    "n_test",
+    "run_dir",
+    "git_commit",
+    "budget",
+]
+
+
+def previous_facts(md: str) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """From a .md this script wrote: its sweep commands, each detector's commits and each detector's budget."""
+    lines = md.splitlines()
+    commands, commits_of, budgets, block = [], {}, {}, None
+    for line in lines:
+        if line.startswith("- "):
+            block = "made" if "the runs here were made by" in line else "budget" if "training budget" in line else None
+            if line.startswith("- commits of the runs: "):
+                text = line.removeprefix("- commits of the runs: ").split(" (not recorded")[0]
+                for part in text.split("; "):
+                    det, _, found = part.partition(" ")
+                    commits_of[det] = found
+        elif block == "made" and line.startswith("  - `"):
+            commands.append(line.strip()[3:-1])
+        elif block == "budget" and line.startswith("  - ") and ": " in line:
+            det, _, budget = line[4:].partition(": ")
+            budgets[det] = budget
+    return commands, commits_of, budgets
+
+
+def carry(previous: Path, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of an earlier runs CSV whose (detector, digit, seed) no run in `runs` has, with their
+    commit and budget filled from the .md beside that CSV where the CSV predates those columns; and that
+    .md's sweep commands."""
+    old = pd.read_csv(previous)
+    key = ["detector", "digit", "seed"]
+    have = set(map(tuple, runs[key].astype({"digit": int, "seed": int}).itertuples(index=False)))
+    old = old[[tuple(k) not in have for k in old[key].itertuples(index=False)]].copy()
+    md = previous.with_name(previous.name.removesuffix("_runs.csv") + ".md")
+    commands, commits_of, budgets = previous_facts(md.read_text()) if md.exists() else ([], {}, {})
+    for column, facts in (("git_commit", commits_of), ("budget", budgets)):
+        if column not in old:
+            old[column] = old["detector"].map(lambda d: None if facts.get(d) in (None, "not recorded") else facts[d])
+    old["carried_from"] = str(previous)
+    log.info("kept %d runs of %s (no run under the roots replaces them)", len(old), previous)
+    return old, commands
 
 
 def budget_of(runs: pd.DataFrame) -> str:
@@ -77,8 +144,8 @@ def run_commits(runs: pd.DataFrame) -> str:
     """Each detector's commits as its records name them."""
     parts = []
     for det, group in runs.groupby("detector"):
-        found = commits(group)
-        parts.append(f"{det} {'/'.join(c[:7] for c in found) if found else 'not recorded'}")
+        found = sorted({part[:7] for c in commits(group) for part in str(c).split("/")})
+        parts.append(f"{det} {'/'.join(found) if found else 'not recorded'}")
     return "; ".join(parts)
 
 
@@ -115,38 +182,47 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("roots", nargs="+", help="multirun folders of benchmarks/mnist_one_class.sh")
     p.add_argument("--out", type=Path, default=Path("results/mnist_one_class"))
+    p.add_argument("--keep", type=Path, help="an earlier *_runs.csv whose rows the roots do not replace are kept")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    runs, table, wide = build(args.roots)
+    runs = build(args.roots)
+    ok_new = runs[runs["status"] == "ok"]
+    budgets_new = {det: budget_of(group) for det, group in ok_new.groupby("detector")}
+    runs["budget"] = runs["detector"].map(budgets_new)
+    made = sweep_commands(args.roots)
+    n_carried, carried_note = 0, ""
+    if args.keep:
+        old, old_commands = carry(args.keep, runs)
+        n_carried = len(old)
+        made = old_commands + [c for c in made if c not in old_commands]
+        runs = pd.concat([runs, old], ignore_index=True)
+        carried_note = (
+            f"- {n_carried} of the runs are carried from `{args.keep}` (`--keep`): their folders are not in this "
+            "checkout; their numbers, commits and budgets are that file's.\n"
+        )
+    runs["digit"] = runs["digit"].astype(int)
+    runs["auroc_pct"] = 100 * runs["auroc"]
+    table = summarize(
+        runs, ["detector", "digit"], ["auroc_pct", "fit_seconds", "score_seconds"], split_on_variants=False
+    )
+    wide = table.pivot(index="digit", columns="detector", values="auroc_pct_mean")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out.with_suffix(".csv"), index=False)
-    keep = [
-        "detector",
-        "digit",
-        "seed",
-        "status",
-        "auroc",
-        "aupr_in",
-        "aupr_out",
-        "fpr95",
-        "fit_seconds",
-        "score_seconds",
-        "n_train",
-        "n_test",
-        "run_dir",
-    ]
-    runs[[c for c in keep if c in runs.columns]].sort_values(["detector", "digit", "seed"]).to_csv(
+    runs[[c for c in RUN_COLUMNS if c in runs.columns]].sort_values(["detector", "digit", "seed"]).to_csv(
         args.out.parent / f"{args.out.name}_runs.csv", index=False
     )
     ok = runs[runs["status"] == "ok"]
     timing = ok.groupby("detector")[["fit_seconds", "score_seconds"]].median().round(1)
     seeds = "; ".join(f"{det} {' '.join(map(str, sorted(set(g['seed']))))}" for det, g in ok.groupby("detector"))
-    made = "".join(f"  - `{line}`\n" for line in sweep_commands(args.roots))
-    budgets = "\n".join(f"  - {det}: {budget_of(group)}" for det, group in ok.groupby("detector"))
+    made = "".join(f"  - `{line}`\n" for line in made)
+    budgets = "\n".join(
+        f"  - {det}: {' | '.join(sorted(set(group['budget'].dropna()))) or '(not recorded)'}"
+        for det, group in ok.groupby("detector")
+    )
     text = f"""# MNIST one-class AUROC (%), mean ± std over seeds
 
 - command: `{COMMAND}` (the experiments of conf/experiment/); the runs here were made by
-{made}- commits of the runs: {run_commits(runs)} (not recorded: runs made with code older than the run record)
+{made}{carried_note}- commits of the runs: {run_commits(runs)} (not recorded: runs made with code older than the run record)
 - data: MNIST (../shared/data/MNIST, the official files); normal = one digit, anomalies = the other nine;
   baselines: 1,000 training images of the digit (seeded subset; 900 train, 100 validation, unused here),
   tested on the full 10,000-image test set. Ruff et al. train on all ~6,000 images of the digit.
