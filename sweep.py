@@ -10,7 +10,8 @@ in the Markdown by the commands, data, commits and machine; `--paper` adds the p
 DIR/per_class.csv (AUROC per anomaly class and per hidden normal class, from scores.npz), and
 the statistics of `--reference` (default clad) against the others: DeLong per cell and seed
 (DIR/delong.csv), average ranks, Friedman, Wilcoxon-Holm and a critical-difference diagram
-(DIR/cd_diagram.png/.pdf). Cells are split on every config value that differs between their runs (listed in the log and in a `variant` column); failed, killed,
+(DIR/cd_diagram.png/.pdf). `--keep DIR/runs.csv` extends an earlier report whose run folders are gone (a
+new run replaces the kept row of the same job). Cells are split on every config value that differs between their runs (listed in the log and in a `variant` column); failed, killed,
 running, stale and missing jobs, repeated seeds and result warnings are reported, never dropped.
 """
 
@@ -23,7 +24,16 @@ from pathlib import Path
 import pandas as pd
 
 from clad.plots import plot_ablation, plot_roc, plot_tsne
-from clad.report import load_runs, log_to_wandb, missing_jobs, provenance, relative_path, render, summarize
+from clad.report import (
+    keep_runs,
+    load_runs,
+    log_to_wandb,
+    missing_jobs,
+    provenance,
+    relative_path,
+    render,
+    summarize,
+)
 from clad.tables import (
     compare_methods,
     failures,
@@ -55,6 +65,13 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument(
         "--baseline", help="a detector whose mean per scenario the ablation plot draws dashed (e.g. deepsvdd)"
     )
+    p.add_argument(
+        "--keep",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="runs.csv of earlier reports: their rows that no run under the roots replaces are kept (for folders gone)",
+    )
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the table to W&B")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -68,6 +85,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         )
 
     runs = load_runs(*args.roots)
+    if args.keep:
+        runs = keep_runs(runs, *args.keep)
     if args.x and args.x not in runs:
         p.error(f"--x {args.x!r} is not a column of the runs; config columns: {runs.attrs.get('config_columns')}")
     for col in [c for c in runs.columns if c in ("data_dir", "run_dir") or c.startswith("paths.")]:
@@ -76,7 +95,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         )  # no path only this machine has
     missing = missing_jobs(args.roots)
     table = summarize(runs, args.by, args.metric)
-    caption, figures = provenance(args.roots, runs), []
+    caption, figures = provenance(args.roots, runs, args.keep), []
     shown = render(table, args.by, args.metric)
     print(shown.to_markdown(index=False))
     gone = "".join(f"jobs that never started in {k}: {' '.join(v)}\n" for k, v in missing.items())

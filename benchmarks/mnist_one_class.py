@@ -15,8 +15,8 @@ per run, with its commit and budget) and results/mnist_one_class.md (the rendere
 data, seeds and machine).
 
 `--keep results/mnist_one_class_runs.csv` adds new runs to a table whose earlier runs' folders are gone
-(multirun/ is not in git): every row of that file whose (detector, digit, seed) no run under the roots has
-is kept as it is, and the sweep commands, commits and budgets of those rows come from the file's own
+(multirun/ is not in git): every row of that file that is not a run under the roots is kept as it is (a job
+run again in a new folder is a new run, so a failed attempt stays reported beside it, as with folders), and the sweep commands, commits and budgets of those rows come from the file's own
 columns or, for a file written before it had them, from the .md written beside it. The .md says how many
 rows were carried and from where.
 """
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clad.report import commits, load_runs, summarize, sweep_commands, variant_columns
+from clad.report import commits, load_runs, relative_path, summarize, sweep_commands, variant_columns
 from clad.tables import paper_numbers
 
 log = logging.getLogger("mnist_one_class")
@@ -109,20 +109,18 @@ def previous_facts(md: str) -> tuple[list[str], dict[str, str], dict[str, str]]:
 
 
 def carry(previous: Path, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The rows of an earlier runs CSV whose (detector, digit, seed) no run in `runs` has, with their
-    commit and budget filled from the .md beside that CSV where the CSV predates those columns; and that
-    .md's sweep commands."""
+    """The rows of an earlier runs CSV that are not runs under the roots (their run_dir is not there), with their
+    commit and budget filled from the .md beside that CSV where the CSV predates those columns; and that .md's
+    sweep commands. A job run again in a new folder is a new run: a failed attempt stays reported beside it."""
     old = pd.read_csv(previous)
-    key = ["detector", "digit", "seed"]
-    have = set(map(tuple, runs[key].astype({"digit": int, "seed": int}).itertuples(index=False)))
-    old = old[[tuple(k) not in have for k in old[key].itertuples(index=False)]].copy()
+    old = old[~old["run_dir"].map(relative_path).isin(set(runs["run_dir"].map(relative_path)))].copy()
     md = previous.with_name(previous.name.removesuffix("_runs.csv") + ".md")
     commands, commits_of, budgets = previous_facts(md.read_text()) if md.exists() else ([], {}, {})
     for column, facts in (("git_commit", commits_of), ("budget", budgets)):
         if column not in old:
             old[column] = old["detector"].map(lambda d: None if facts.get(d) in (None, "not recorded") else facts[d])
     old["carried_from"] = str(previous)
-    log.info("kept %d runs of %s (no run under the roots replaces them)", len(old), previous)
+    log.info("kept %d runs of %s (the rest are runs under the roots)", len(old), previous)
     return old, commands
 
 
@@ -186,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     runs = build(args.roots)
+    runs["run_dir"] = runs["run_dir"].map(relative_path)  # no path only this machine has
     ok_new = runs[runs["status"] == "ok"]
     budgets_new = {det: budget_of(group) for det, group in ok_new.groupby("detector")}
     runs["budget"] = runs["detector"].map(budgets_new)

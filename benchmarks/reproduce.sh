@@ -75,6 +75,7 @@ if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10
   T2="python run.py experiment=table2_cifar10 threads=1"
   one_thread $T2 detector=clad save_model=true
   one_thread $T2 detector=clad_plus rescore=multirun/table2_cifar10 hydra.sweep.dir=multirun/table2_cifar10_clad_plus
+  # seed=0: the recorded sweep swept seeds 0-2 and was stopped after seed 0 (the README of results/table2_cifar10)
   one_thread $T2 detector=ocsvm,svdd,deepsvdd,ae_recon,latent_kmeans seed=0 hydra.sweep.dir=multirun/table2_cifar10_baselines
   one_thread $T2 detector=deepsvdd seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_deepsvdd
   one_thread $T2 detector=ocsvm,svdd,ae_recon,latent_kmeans seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_other

@@ -10,6 +10,7 @@ cells whose runs all failed stay in the table. Numbers stay numeric; "mean ± st
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -99,6 +100,50 @@ def load_runs(*roots: str | Path) -> pd.DataFrame:
         runs["seed"] = runs["seed"].astype("Int64")  # a failed record without a seed must not turn 0, 1 into 0.0, 1.0
     runs.attrs["config_columns"] = sorted(config_columns & set(runs.columns))
     return runs
+
+
+def keep_runs(runs: pd.DataFrame, *csvs: str | Path) -> pd.DataFrame:
+    """`runs` plus the rows of earlier `runs.csv` files (sweep.py --out) for tables whose earlier run folders are
+    gone (multirun/ is not in git). A row is kept unless it is a run of `runs` (its run_id, or its run_dir, is
+    there) or of an earlier file; a job run again in a new folder is a new run, so a failed attempt stays
+    reported beside it, as load_runs does with folders. Kept rows carry `kept_from`. Old and new rows go
+    through one CSV round trip, so equal settings compare equal (10 and 10.0, None and empty) and cells never
+    split on how a value was stored."""
+    config_columns = set(runs.attrs.get("config_columns", []))
+    frames = [runs]
+    seen = {c: set(runs[c].dropna().map(str)) if c in runs else set() for c in ("run_id", "run_dir")}
+    seen["run_dir"] = {relative_path(d) for d in seen["run_dir"]}
+    for path in csvs:
+        old = pd.read_csv(path)
+        known = pd.Series(False, index=old.index)
+        if "run_dir" in old:
+            old["run_dir"] = old["run_dir"].map(lambda d: relative_path(d) if isinstance(d, str) else d)
+        for column, values in seen.items():
+            if column in old:
+                known |= old[column].notna() & old[column].map(str).isin(values)
+        kept = old[~known].copy()
+        kept["kept_from"] = str(path)
+        for column, values in seen.items():
+            if column in kept:
+                values.update(kept[column].dropna().map(str))
+        config_columns |= {c for c in old.columns if "." in c}
+        log.info("kept %d of the %d runs of %s (the rest are runs under the roots)", len(kept), len(old), path)
+        frames.append(kept)
+    text = pd.concat(frames, ignore_index=True).to_csv(index=False)
+    merged = pd.read_csv(io.StringIO(text))
+    merged.attrs["config_columns"] = sorted(config_columns & set(merged.columns))
+    return merged
+
+
+def kept_commands(csvs: list[Path]) -> list[str]:
+    """The 'runs made by:' lines of the table.md beside each kept runs.csv (sweep.py writes both)."""
+    lines = []
+    for path in csvs:
+        table = Path(path).with_name("table.md")
+        if table.exists():
+            lines += [line.removeprefix("runs made by: ") for line in table.read_text().splitlines()
+                      if line.startswith("runs made by: ")]  # fmt: skip
+    return list(dict.fromkeys(lines))
 
 
 def _follows(values: pd.Series, seed: pd.Series) -> bool:
@@ -343,9 +388,18 @@ def wall_times(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
-def provenance(roots: list[str], runs: pd.DataFrame | None = None) -> str:
-    """Who made a figure: the commands that made the runs and the table, the data, the commits and the machine."""
-    made = "".join(f"runs made by: {line}\n" for line in sweep_commands(roots))
+def provenance(roots: list[str], runs: pd.DataFrame | None = None, kept: list[Path] = ()) -> str:
+    """Who made a figure: the commands that made the runs and the table, the data, the commits and the machine.
+    `kept`: the runs.csv files of `keep_runs`, whose commands come from the table.md beside each."""
+    made = "".join(
+        f"runs made by: {line}\n" for line in list(dict.fromkeys(kept_commands(kept) + sweep_commands(roots)))
+    )
+    if runs is not None and "kept_from" in runs:
+        for path, n in runs["kept_from"].dropna().value_counts(sort=False).items():
+            made += (
+                f"kept: {n} runs from {path} (their folders are not in this checkout; per-class AUROC, DeLong tests "
+                "and ROC curves use only the runs whose scores.npz is here)\n"
+            )
     if runs is not None and "data_dir" in runs:
         made += f"data: {', '.join(sorted(set(map(relative_path, runs['data_dir'].dropna()))))} (datasets: {', '.join(sorted(set(runs['dataset'].dropna())))})\n"
     if runs is not None and commits(runs):
@@ -360,6 +414,6 @@ def provenance(roots: list[str], runs: pd.DataFrame | None = None) -> str:
     return (
         f"{made}"
         f"table made by: python {' '.join(shlex.quote(a) for a in sys.argv)}\n"
-        f"runs: {', '.join(roots)}\n"
+        f"runs: {', '.join([*map(str, roots), *map(str, kept)])}\n"
         f"machine: {platform.node()} ({platform.platform()}, {platform.processor() or platform.machine()}, python {platform.python_version()})\n"
     )

@@ -46,7 +46,7 @@ def test_the_table_averages_seeds_per_digit_and_records_commit_and_budget(tmp_pa
     assert set(runs["git_commit"]) == {"abc1234def"} and set(runs["budget"]) == {"epochs 5"}
 
 
-def test_keep_adds_new_runs_and_replaces_only_the_cells_they_rerun(tmp_path):
+def test_keep_adds_new_runs_without_counting_a_run_twice(tmp_path):
     first = tmp_path / "first"
     _run(first / "0", "ocsvm", 0, 0, auroc=0.90, commit="1111111aaa")
     _run(first / "1", "occnn", 0, 0, status="killed", commit="1111111aaa")
@@ -63,15 +63,19 @@ def test_keep_adds_new_runs_and_replaces_only_the_cells_they_rerun(tmp_path):
     kept = out.parent / "t_runs.csv"
     mnist_one_class.main([str(second), "--out", str(out), "--keep", str(kept)])
 
-    runs = pd.read_csv(kept).set_index(["detector", "digit", "seed"])
-    assert sorted(runs.index) == [("occnn", 0, 0), ("occnn", 0, 1), ("ocsvm", 0, 0)]  # the killed row replaced
+    runs = pd.read_csv(kept).set_index(["detector", "digit", "seed"]).sort_index()
+    # the killed attempt stays beside its re-run, as with folders
+    assert sorted(runs.index) == [("occnn", 0, 0), ("occnn", 0, 0), ("occnn", 0, 1), ("ocsvm", 0, 0)]
     assert runs.loc[("ocsvm", 0, 0), "auroc"] == 0.90 and runs.loc[("ocsvm", 0, 0), "git_commit"] == "1111111aaa"
     text = out.with_suffix(".md").read_text()
-    assert "1 of the runs are carried from" in text
+    assert "2 of the runs are carried from" in text
     assert "| 0 | 90.0 ± 0.0 (n=1) | 75.0 ± 7.1 |" in text  # ocsvm, then occnn (ORDER)
-    assert "ocsvm 1111111" in text and "occnn 2222222" in text
+    assert "ocsvm 1111111" in text and "occnn 1111111/2222222" in text  # the killed attempt was at 1111111
     assert "  - ocsvm: epochs 5" in text and "  - occnn: epochs 7" in text
-    assert "3 successful runs, 0 failed" in text
+    assert "3 successful runs, 1 failed" in text
+    # a second --keep of the table it wrote counts no run twice
+    mnist_one_class.main([str(second), "--out", str(out), "--keep", str(kept)])
+    assert len(pd.read_csv(kept)) == 4
 
 
 def test_keep_reads_commits_and_budgets_from_the_md_of_an_older_csv(tmp_path):

@@ -234,3 +234,33 @@ def test_an_ablation_over_names_is_drawn_as_categories(tmp_path):
     )
     written = plot_ablation(runs, "score._target_", "auroc", ["split"], tmp_path / "p.png")
     assert all(p.stat().st_size > 0 for p in written)
+
+
+# ------------------------------------------------------------------------------------- --keep
+
+
+def test_keep_extends_a_report_whose_folders_are_gone_with_the_same_table(tmp_path):
+    """A report of sweeps a and b; b's folders then go (a new checkout); a's runs plus b's rows of the
+    report's runs.csv give the same cells, failures included, and a's rows are not counted twice."""
+    extra = {"detector": {"nu": 0.1, "random_state": 0, "max_train": None}}
+    for seed, auroc in ((0, 0.9), (1, 0.8)):
+        _run(tmp_path / "a" / str(seed), seed, auroc=auroc, extra={"seed": seed, **extra})
+    _run(tmp_path / "b" / "0", 2, auroc=0.7, extra={"seed": 2, **extra})
+    _run(tmp_path / "b" / "1", 3, status="killed", extra={"seed": 3, **extra})
+    sweep.main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "first")])
+    shutil.rmtree(tmp_path / "b")
+
+    table = sweep.main(
+        [str(tmp_path / "a"), "--keep", str(tmp_path / "first" / "runs.csv"), "--out", str(tmp_path / "second")]
+    )
+    first = pd.read_csv(tmp_path / "first" / "summary.csv")
+    assert len(table) == 1 and "variant" not in table  # None and an empty CSV field are one setting
+    row = table.iloc[0]
+    assert row["auroc_count"] == 3 and row["killed"] == 1 and row["seeds"] == "0 1 2"
+    assert abs(row["auroc_mean"] - first["auroc_mean"].iloc[0]) < 1e-12
+    runs = pd.read_csv(tmp_path / "second" / "runs.csv")
+    assert len(runs) == 4 and runs["kept_from"].notna().sum() == 2  # a's two runs are the folders, not the rows
+    assert "kept: 2 runs from" in (tmp_path / "second" / "table.md").read_text()
+    # keeping the report it wrote counts no run twice
+    sweep.main([str(tmp_path / "a"), "--keep", str(tmp_path / "second" / "runs.csv"), "--out", str(tmp_path / "third")])
+    assert len(pd.read_csv(tmp_path / "third" / "runs.csv")) == 4
