@@ -126,6 +126,14 @@ def budget_of(runs: pd.DataFrame) -> str:
     return ", ".join(parts) or "(not in the runs' configs)"
 
 
+def budget_text(budgets: pd.Series) -> str:
+    """The distinct budgets of a detector's runs; one budget written in another key order is the same budget."""
+    distinct = {}
+    for text in budgets.dropna():
+        distinct.setdefault(frozenset(text.split(", ")), text)
+    return " | ".join(sorted(distinct.values())) or "(not recorded)"
+
+
 def run_commits(runs: pd.DataFrame) -> str:
     """Each detector's commits as its records name them."""
     parts = []
@@ -202,10 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     timing = ok.groupby("detector")[["fit_seconds", "score_seconds"]].median().round(1)
     seeds = "; ".join(f"{det} {' '.join(map(str, sorted(set(g['seed']))))}" for det, g in ok.groupby("detector"))
     made = "".join(f"  - `{line}`\n" for line in made)
-    budgets = "\n".join(
-        f"  - {det}: {' | '.join(sorted(set(group['budget'].dropna()))) or '(not recorded)'}"
-        for det, group in ok.groupby("detector")
-    )
+    budgets = "\n".join(f"  - {det}: {budget_text(group['budget'])}" for det, group in ok.groupby("detector"))
     text = f"""# MNIST one-class AUROC (%), mean ± std over seeds
 
 - command: `{COMMAND}` (the experiments of conf/experiment/); the runs here were made by

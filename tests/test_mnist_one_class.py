@@ -102,3 +102,8 @@ def test_keep_reads_commits_and_budgets_from_the_md_of_an_older_csv(tmp_path):
     assert (
         "  - `python run.py -m detector=svdd`" in text and "svdd 287bfde" in text and "  - svdd: max_train 1000" in text
     )
+
+
+def test_a_budget_in_another_key_order_is_the_same_budget():
+    budgets = pd.Series(["epochs 5, min_steps 3000", "min_steps 3000, epochs 5", None, "epochs 7"])
+    assert mnist_one_class.budget_text(budgets) == "epochs 5, min_steps 3000 | epochs 7"
