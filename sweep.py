@@ -87,6 +87,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     runs = load_runs(*args.roots)
     if args.keep:
         runs = keep_runs(runs, *args.keep)
+
+    def earlier(name: str) -> pd.DataFrame | None:
+        """The file `name` beside the kept runs.csv files (their DeLong rows, per-class AUROCs), or None."""
+        found = [pd.read_csv(k.with_name(name)) for k in args.keep if k.with_name(name).exists()]
+        return pd.concat(found, ignore_index=True).drop_duplicates() if found else None
+
     if args.x and args.x not in runs:
         p.error(f"--x {args.x!r} is not a column of the runs; config columns: {runs.attrs.get('config_columns')}")
     for col in [c for c in runs.columns if c in ("data_dir", "run_dir") or c.startswith("paths.")]:
@@ -109,7 +115,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             stats_text, significant = "", set()
             if args.reference in set(runs["detector"]):
                 scenario_by = [c for c in args.by if c != "detector"]
-                stats_text, delong = compare_methods(runs, args.reference, args.out, caption, by=scenario_by)
+                stats_text, delong = compare_methods(
+                    runs, args.reference, args.out, caption, by=scenario_by, earlier_delong=earlier("delong.csv")
+                )
                 significant = significant_cells(delong, scenario_by)
                 figures += [f for f in (args.out / "cd_diagram.png",) if f.exists()]
             for metric in args.metric:
@@ -125,8 +133,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             args.by
         )  # one method per row: ROC and t-SNE per scenario
         for (dataset, split), group in runs.groupby(["dataset", "split"]) if paper_layout else ():
-            if (group["status"] == "ok").any():
-                figures += plot_roc(group, args.out / f"roc_{dataset}_{split}.png", caption)
+            ok = group[group["status"] == "ok"]
+            roc = args.out / f"roc_{dataset}_{split}.png"
+            if roc.exists() and not all((Path(d) / "scores.npz").exists() for d in ok["run_dir"]):
+                log.info("%s kept as it is: some of its runs have no scores.npz here (--keep)", roc)
+            elif len(ok):
+                figures += plot_roc(group, roc, caption)
             codes = [
                 Path(d) / "codes.npz"
                 for d in group.sort_values("seed", key=lambda s: pd.to_numeric(s, errors="coerce"))["run_dir"]
@@ -137,6 +149,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                     codes[0], args.out / f"tsne_{dataset}_{split}.png", f"codes: {codes[0]}\n{caption}"
                 )
         per_class = per_class_auroc(runs)
+        if earlier("per_class.csv") is not None:  # rows of runs whose scores are gone, computed when they were there
+            gone = {d for d in runs["run_dir"] if not (Path(d) / "scores.npz").exists()}
+            old_rows = earlier("per_class.csv")
+            per_class = pd.concat([per_class, old_rows[old_rows["run_dir"].isin(gone)]], ignore_index=True)
         if len(per_class):
             per_class.to_csv(args.out / "per_class.csv", index=False)
     if args.plot:

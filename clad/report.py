@@ -397,8 +397,8 @@ def provenance(roots: list[str], runs: pd.DataFrame | None = None, kept: list[Pa
     if runs is not None and "kept_from" in runs:
         for path, n in runs["kept_from"].dropna().value_counts(sort=False).items():
             made += (
-                f"kept: {n} runs from {path} (their folders are not in this checkout; per-class AUROC, DeLong tests "
-                "and ROC curves use only the runs whose scores.npz is here)\n"
+                f"kept: {n} runs from {path} (their folders are not in this checkout: their per-class AUROCs and DeLong "
+                "tests are the earlier report's rows; a scenario's ROC figure is not redrawn)\n"
             )
     if runs is not None and "data_dir" in runs:
         made += f"data: {', '.join(sorted(set(map(relative_path, runs['data_dir'].dropna()))))} (datasets: {', '.join(sorted(set(runs['dataset'].dropna())))})\n"

@@ -200,11 +200,14 @@ def compare_methods(
     caption: str = "",
     alpha: float = 0.05,
     by: tuple[str, ...] = ("dataset", "split"),
+    earlier_delong: pd.DataFrame | None = None,
 ) -> tuple[str, pd.DataFrame]:
     """The statistics beside a table. Per cell and seed: DeLong's test of `reference` against each
     other method on the same test images (out_dir/delong.csv). Pooling every scenario x seed block:
     average ranks, Friedman's test, Wilcoxon signed-rank tests of `reference` against each method
     with Holm's correction, and a critical-difference diagram (out_dir/cd_diagram.png/.pdf).
+    `earlier_delong`: DeLong rows of an earlier report (sweep.py --keep) for runs whose scores are not here;
+    a comparison computed now replaces the earlier row of the same cell, seed and method.
     Returns the Markdown section and the DeLong table (for marking cells)."""
     from clad import stats
 
@@ -212,6 +215,12 @@ def compare_methods(
     ok["method"] = [method_label(r) for _, r in ok.iterrows()] if "variant" in ok else ok["detector"]
     by = list(by)  # the columns of a scenario (a block is a scenario and a seed)
     delong = stats.delong_against(ok, reference, by)
+    if earlier_delong is not None and len(earlier_delong):
+        keys = [*by, "seed", "reference", "detector"]
+        done = set(map(tuple, delong[keys].astype(str).itertuples(index=False))) if len(delong) else set()
+        again = [tuple(k) in done for k in earlier_delong[keys].astype(str).itertuples(index=False)]
+        delong = pd.concat([delong, earlier_delong[~pd.Series(again, index=earlier_delong.index)]], ignore_index=True)
+        delong = delong.sort_values(keys, kind="stable").reset_index(drop=True)
     if len(delong):
         delong.to_csv(out_dir / "delong.csv", index=False)
     lines = [f"## Statistics: {reference} against the other methods\n"]

@@ -261,6 +261,10 @@ def test_keep_extends_a_report_whose_folders_are_gone_with_the_same_table(tmp_pa
     runs = pd.read_csv(tmp_path / "second" / "runs.csv")
     assert len(runs) == 4 and runs["kept_from"].notna().sum() == 2  # a's two runs are the folders, not the rows
     assert "kept: 2 runs from" in (tmp_path / "second" / "table.md").read_text()
+    # b's per-class AUROCs come from the first report (its scores are gone), a's are computed again
+    per_class = [pd.read_csv(tmp_path / d / "per_class.csv") for d in ("first", "second")]
+    key = ["seed", "kind", "class", "auroc"]
+    assert per_class[1][key].sort_values(key).values.tolist() == per_class[0][key].sort_values(key).values.tolist()
     # keeping the report it wrote counts no run twice
     sweep.main([str(tmp_path / "a"), "--keep", str(tmp_path / "second" / "runs.csv"), "--out", str(tmp_path / "third")])
     assert len(pd.read_csv(tmp_path / "third" / "runs.csv")) == 4
