@@ -79,8 +79,11 @@ if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10
   one_thread $T2 detector=ocsvm,svdd,deepsvdd,ae_recon,latent_kmeans seed=0 hydra.sweep.dir=multirun/table2_cifar10_baselines
   one_thread $T2 detector=deepsvdd seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_deepsvdd
   one_thread $T2 detector=ocsvm,svdd,ae_recon,latent_kmeans seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_other
+  one_thread $T2 detector=ocnn seed=0 hydra.sweep.dir=multirun/table2_cifar10_ocnn
+  one_thread $T2 detector=occnn hydra.sweep.dir=multirun/table2_cifar10_occnn
   python sweep.py multirun/table2_cifar10 multirun/table2_cifar10_clad_plus multirun/table2_cifar10_baselines \
-    multirun/table2_cifar10_deepsvdd multirun/table2_cifar10_other --paper --out results/table2_cifar10
+    multirun/table2_cifar10_deepsvdd multirun/table2_cifar10_other multirun/table2_cifar10_ocnn \
+    multirun/table2_cifar10_occnn --paper --out results/table2_cifar10
   one_thread python run.py experiment=ablation_confidence_cifar10 threads=1
   python sweep.py multirun/ablation_confidence_cifar10 --by split score._target_ --x score._target_ \
     --plot results/ablation_confidence_cifar10/auroc_by_score.png --out results/ablation_confidence_cifar10
