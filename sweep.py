@@ -10,8 +10,8 @@ in the Markdown by the commands, data, commits and machine; `--paper` adds the p
 DIR/per_class.csv (AUROC per anomaly class and per hidden normal class, from scores.npz), and
 the statistics of `--reference` (default clad) against the others: DeLong per cell and seed
 (DIR/delong.csv), average ranks, Friedman, Wilcoxon-Holm and a critical-difference diagram
-(DIR/cd_diagram.png/.pdf). `--keep DIR/runs.csv` extends an earlier report whose run folders are gone (a
-new run replaces the kept row of the same job). Cells are split on every config value that differs between their runs (listed in the log and in a `variant` column); failed, killed,
+(DIR/cd_diagram.png/.pdf). `--keep DIR/runs.csv` extends an earlier report whose run folders are gone (its rows
+that are not runs under the roots are kept; README, "Sweeps, tables and plots"). Cells are split on every config value that differs between their runs (listed in the log and in a `variant` column); failed, killed,
 running, stale and missing jobs, repeated seeds and result warnings are reported, never dropped.
 """
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clad.report import commits, load_runs, relative_path, summarize, sweep_commands, variant_columns
+from clad.report import commits, keep_runs, load_runs, relative_path, summarize, sweep_commands, variant_columns
 from clad.tables import paper_numbers
 
 log = logging.getLogger("mnist_one_class")
@@ -97,19 +97,22 @@ def previous_facts(md: str) -> tuple[list[str], dict[str, str], dict[str, str]]:
 
 
 def carry(previous: Path, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The rows of an earlier runs CSV that are not runs under the roots (their run_dir is not there), with their
-    commit and budget filled from the .md beside that CSV where the CSV predates those columns; and that .md's
-    sweep commands. A job run again in a new folder is a new run: a failed attempt stays reported beside it."""
-    old = pd.read_csv(previous)
-    old = old[~old["run_dir"].map(relative_path).isin(set(runs["run_dir"].map(relative_path)))].copy()
+    """`runs` plus the rows of an earlier runs CSV that are not runs under the roots (clad.report.keep_runs), the
+    kept rows' commit and budget filled from the .md beside that CSV where the CSV predates those columns; and
+    that .md's sweep commands."""
+    merged = keep_runs(runs, previous)
+    kept = merged["kept_from"].notna()
     md = previous.with_name(previous.name.removesuffix("_runs.csv") + ".md")
     commands, commits_of, budgets = previous_facts(md.read_text()) if md.exists() else ([], {}, {})
+    stored = set(pd.read_csv(previous, nrows=0).columns)
     for column, facts in (("git_commit", commits_of), ("budget", budgets)):
-        if column not in old:
-            old[column] = old["detector"].map(lambda d: None if facts.get(d) in (None, "not recorded") else facts[d])
-    old["carried_from"] = str(previous)
-    log.info("kept %d runs of %s (the rest are runs under the roots)", len(old), previous)
-    return old, commands
+        if column not in stored:
+            fill = merged.loc[kept, "detector"].map(
+                lambda d: None if facts.get(d) in (None, "not recorded") else facts[d]
+            )
+            merged[column] = merged[column].astype(object) if column in merged else None
+            merged.loc[kept, column] = fill
+    return merged, commands
 
 
 def budget_of(runs: pd.DataFrame) -> str:
@@ -187,10 +190,9 @@ def main(argv: list[str] | None = None) -> None:
     made = sweep_commands(args.roots)
     n_carried, carried_note = 0, ""
     if args.keep:
-        old, old_commands = carry(args.keep, runs)
-        n_carried = len(old)
+        runs, old_commands = carry(args.keep, runs)
+        n_carried = int(runs["kept_from"].notna().sum())
         made = old_commands + [c for c in made if c not in old_commands]
-        runs = pd.concat([runs, old], ignore_index=True)
         carried_note = (
             f"- {n_carried} of the runs are carried from `{args.keep}` (`--keep`): their folders are not in this "
             "checkout; their numbers, commits and budgets are that file's.\n"
