@@ -149,9 +149,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                     codes[0], args.out / f"tsne_{dataset}_{split}.png", f"codes: {codes[0]}\n{caption}"
                 )
         per_class = per_class_auroc(runs)
-        if earlier("per_class.csv") is not None:  # rows of runs whose scores are gone, computed when they were there
+        old_rows = earlier("per_class.csv")
+        if old_rows is not None:  # rows of runs whose scores are gone, computed when they were there
             gone = {d for d in runs["run_dir"] if not (Path(d) / "scores.npz").exists()}
-            old_rows = earlier("per_class.csv")
             per_class = pd.concat([per_class, old_rows[old_rows["run_dir"].isin(gone)]], ignore_index=True)
         if len(per_class):
             per_class.to_csv(args.out / "per_class.csv", index=False)
