@@ -32,15 +32,22 @@ def plot_ablation(
     runs: pd.DataFrame, x: str, metric: str, hue: list[str], path: Path, caption: str = "", baseline: str | None = None
 ) -> list[Path]:
     """metric (mean ± std over seeds) against a config column, one line per `hue` cell; with
-    `baseline` (a detector in the same runs, e.g. deepsvdd), its mean per `hue` cell as a dashed line.
-    A column of names (e.g. score._target_) is drawn as categories, labelled by the last dotted part."""
+    `baseline` (a detector in the same runs, e.g. deepsvdd), its mean per `hue` cell as a dashed line
+    (see `draw_ablation`). Writes `path` (and a PDF beside it); returns the files written."""
+    fig = Figure(figsize=(7, 5.2))
+    draw_ablation(fig.subplots(), runs, x, metric, hue, baseline)
+    fig.tight_layout(rect=(0, 0.16 if caption else 0, 1, 1))
+    return _save(fig, path, caption)
+
+
+def draw_ablation(ax, runs: pd.DataFrame, x: str, metric: str, hue: list[str], baseline: str | None = None) -> None:
+    """Draw `plot_ablation`'s figure on the matplotlib Axes `ax`. A column of names (e.g. score._target_)
+    is drawn as categories, one tick each, labelled by the last dotted part."""
     ok = runs[runs["status"] == "ok"]
     base = ok[ok["detector"] == baseline]
     ok = ok[ok[x].notna() & (ok["detector"] != baseline)]
     numeric = pd.api.types.is_numeric_dtype(ok[x])
     categories = [] if numeric else sorted(ok[x].astype(str).unique())
-    fig = Figure(figsize=(7, 5.2))
-    ax = fig.subplots()
     for key, group in ok.groupby(hue, dropna=False):
         stats = group.groupby(x)[metric].agg(["mean", "std"]).sort_index()
         label = " / ".join(map(str, key if isinstance(key, tuple) else (key,)))
@@ -57,8 +64,6 @@ def plot_ablation(
     ax.set_ylabel(f"{metric} (mean ± std over seeds {' '.join(map(str, seeds))})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout(rect=(0, 0.16 if caption else 0, 1, 1))
-    return _save(fig, path, caption)
 
 
 def plot_roc(runs: pd.DataFrame, path: Path, caption: str = "") -> list[Path]:

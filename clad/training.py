@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -136,7 +136,7 @@ def fit_epochs(
         model.train()
         total, count = 0.0, 0
         for idx in minibatches(n, batch_size, generator):
-            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            with torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext():
                 loss = loss_fn(idx)
             check_finite(loss.detach(), f"{stage} (epoch {epoch + 1})")
             optimizer.zero_grad(set_to_none=True)

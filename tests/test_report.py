@@ -220,7 +220,9 @@ def test_sweep_refuses_bad_output_arguments_before_writing(tmp_path, capsys, arg
 
 def test_an_ablation_over_names_is_drawn_as_categories(tmp_path):
     """score._target_ holds class paths, not numbers: one tick per score, labelled by its class name."""
-    from clad.plots import plot_ablation
+    from matplotlib.figure import Figure
+
+    from clad.plots import draw_ablation, plot_ablation
 
     runs = pd.DataFrame(
         {
@@ -234,6 +236,13 @@ def test_an_ablation_over_names_is_drawn_as_categories(tmp_path):
     )
     written = plot_ablation(runs, "score._target_", "auroc", ["split"], tmp_path / "p.png")
     assert all(p.stat().st_size > 0 for p in written)
+    ax = Figure().subplots()
+    draw_ablation(ax, runs, "score._target_", "auroc", ["split"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["KNN", "ODIN"]
+    assert list(ax.get_xticks()) == [0, 1]
+    # split a: KNN 0.9, ODIN 0.8 at ticks 0, 1 (one seed each, so no spread)
+    a = next(bars.lines[0] for bars in ax.containers if bars.get_label() == "a")
+    assert list(a.get_xdata()) == [0, 1] and list(a.get_ydata()) == [0.9, 0.8]
 
 
 # ------------------------------------------------------------------------------------- --keep
