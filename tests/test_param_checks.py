@@ -82,6 +82,7 @@ BAD = [
     (OCNN, "batch_size", 0),
     (OCNN, "eval_batch_size", 0),
     (OCNN, "ae_lr", 0.0),
+    (OCNN, "recon_weight", -1.0),
     (OCCNN, "sigma", 0.0),
     (OCCNN, "epochs", 0),
     (OCCNN, "ae_epochs", -1),
@@ -127,6 +128,12 @@ def test_bad_setting_fails_before_training_and_names_itself(no_training, cls, na
     with pytest.raises(ValueError, match=rf"{cls.__name__}: {re.escape(name)} must be") as err:
         cls(**{name: bad, "device": "cpu"}).fit(X)
     assert repr(bad) in str(err.value) and no_training == []
+
+
+def test_ocnn_reconstruction_term_needs_a_trained_encoder(no_training):
+    with pytest.raises(ValueError, match=r"OCNN: recon_weight must be 0 when train_encoder=False.*got 0.5"):
+        OCNN(recon_weight=0.5, train_encoder=False, device="cpu").fit(X)
+    assert no_training == []
 
 
 @pytest.mark.parametrize("cls", DETECTORS)
