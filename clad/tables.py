@@ -95,7 +95,7 @@ def _cell(c, best: float, bold: tuple[str, str], paper: bool) -> str:
         return "–"
     if c["n"] == 0:
         return f"failed ({c['failed']})" if c["failed"] else "–"
-    text = f"{c['mean']:.1f} ± {0.0 if pd.isna(c['std']) else c['std']:.1f}"
+    text = f"{c['mean']:.1f}" if pd.isna(c["std"]) else f"{c['mean']:.1f} ± {c['std']:.1f}"  # 1 seed: no spread
     if np.isclose(c["mean"], best):
         text = f"{bold[0]}{text}{bold[1]}"
     text += f" ({c['n']})" + ("†" if c.get("significant") else "")
@@ -119,7 +119,10 @@ def render_markdown(cells: pd.DataFrame, paper: bool = False) -> str:
             + " | ".join(row)
             + f" | {'–' if pd.isna(row_mean[method]) else f'{row_mean[method]:.1f}'} |"
         )
-    note = "\n\nCells: mean ± std over seeds (number of successful seeds); best of each column in bold."
+    note = (
+        "\n\nCells: mean ± std over seeds (number of successful seeds; one seed: its number alone);"
+        " best of each column in bold."
+    )
     if any(isinstance(c, dict) and c.get("significant") for c in cells.to_numpy().ravel()):
         note += " †: the reference method's AUROC differs from this one's in every seed (DeLong, p < 0.05)."
     if paper:

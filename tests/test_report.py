@@ -137,6 +137,14 @@ def test_a_seed_run_twice_in_a_cell_is_flagged(tmp_path, caplog):
     assert report.render(table, BY, ["auroc"])["repeated seeds"].tolist() == ["0"]
 
 
+def test_a_cell_of_one_run_renders_its_number_without_a_spread(tmp_path):
+    _run(tmp_path / "a", 0, auroc=0.9)
+    _run(tmp_path / "b", 0, nu=0.5, auroc=0.8)
+    _run(tmp_path / "c", 1, nu=0.5, auroc=0.7)
+    shown = report.render(_table(tmp_path), BY, ["auroc"])
+    assert sorted(shown["auroc"]) == ["75.0 ± 7.1", "90.0"]  # std over 2 runs (ddof 1); one run: no "± 0.0"
+
+
 # ------------------------------------------------------------------------- unreadable, stale
 def test_a_truncated_record_is_a_corrupt_row(tmp_path, caplog):
     _run(tmp_path / "a", 0)

@@ -62,6 +62,13 @@ def test_latex_table_is_a_well_formed_tabular():
     body = "\n".join(rows)
     assert "ae\\_recon" in body and "latent\\_kmeans" in body and "_" not in body.replace("\\_", "")
     assert "failed (3)" in body and r"\textbf{" in body
+    assert r"\textbf{70.0} (1)" in body and r"70.0 $\pm$" not in body  # one seed has no spread to show
+
+
+def test_a_cell_of_one_seed_shows_its_number_without_a_spread():
+    summary = _summary([("mnist", "mnist_cur", "clad", 0.94, float("nan"), 1, 0)])
+    text = render_markdown(wide_table(summary))
+    assert "| clad | **94.0** (1) | 94.0 |" in text and "± 0.0" not in text
 
 
 @pytest.mark.slow
