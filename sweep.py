@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     table = summarize(runs, args.by, args.metric)
     caption, figures = provenance(args.roots, runs, args.keep), []
     shown = render(table, args.by, args.metric)
-    print(shown.to_markdown(index=False))
+    print(shown.to_markdown(index=False, disable_numparse=True))
     gone = "".join(f"jobs that never started in {k}: {' '.join(v)}\n" for k, v in missing.items())
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 (args.out / tex).write_text(render_latex(cells, paper=args.paper))
             sections.append(stats_text)
         sections.append(failures(runs))
-        sections.append(f"## Every cell\n\n{shown.to_markdown(index=False)}\n")
+        sections.append(f"## Every cell\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n")
         (args.out / "table.md").write_text(f"```\n{caption}{gone}```\n\n" + "\n".join(sections))
         paper_layout = {"dataset", "split", "detector"} <= set(
             args.by
