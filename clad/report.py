@@ -24,6 +24,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from clad.record import process_alive
+from clad.tables import mean_std
 
 log = logging.getLogger(__name__)
 
@@ -270,15 +271,14 @@ def _log_problems(table: pd.DataFrame, keys: list[str], ok: pd.DataFrame) -> Non
 
 
 def render(table: pd.DataFrame, by: list[str], metrics: list[str], scale: float = 100.0) -> pd.DataFrame:
-    """A copy with 'mean ± std' strings for printing only (one run: the mean alone, it has no spread); rates times `scale` (AUROC in %),
+    """A copy with 'mean ± std' strings (`mean_std`) for printing only: rates times `scale` (AUROC in %),
     timings (`*_seconds`) as they are; problems and warnings in words."""
     cols = by + (["variant"] if "variant" in table else [])
     out = table[cols].copy()
     for m in metrics:
         k = 1.0 if m.endswith("_seconds") else scale
         out[m] = [
-            "–" if pd.isna(mu) else f"{k * mu:.1f}" if pd.isna(sd) else f"{k * mu:.1f} ± {k * sd:.1f}"
-            for mu, sd in zip(table[f"{m}_mean"], table[f"{m}_std"])
+            "–" if pd.isna(mu) else mean_std(k * mu, k * sd) for mu, sd in zip(table[f"{m}_mean"], table[f"{m}_std"])
         ]
     out["n"] = table[f"{metrics[0]}_count"].astype(int)
     out["seeds"] = table["seeds"]

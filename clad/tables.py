@@ -90,12 +90,17 @@ def _means(cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     return mean, best, mean.mean(axis=1, skipna=False)
 
 
+def mean_std(mean: float, std: float) -> str:
+    """'mean ± std' to one decimal; a std that is NaN (one seed: no spread) leaves the mean alone."""
+    return f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}"
+
+
 def _cell(c, best: float, bold: tuple[str, str], paper: bool) -> str:
     if not isinstance(c, dict):
         return "–"
     if c["n"] == 0:
         return f"failed ({c['failed']})" if c["failed"] else "–"
-    text = f"{c['mean']:.1f}" if pd.isna(c["std"]) else f"{c['mean']:.1f} ± {c['std']:.1f}"  # 1 seed: no spread
+    text = mean_std(c["mean"], c["std"])
     if np.isclose(c["mean"], best):
         text = f"{bold[0]}{text}{bold[1]}"
     text += f" ({c['n']})" + ("†" if c.get("significant") else "")
