@@ -202,6 +202,13 @@ def test_sweep_out_writes_tables_and_runs_into_a_folder(tmp_path):
     assert "constant_scores (1)" in (out / "table.md").read_text()
 
 
+def test_sweep_every_cell_keeps_the_rendered_number_as_text(tmp_path):
+    _run(tmp_path / "sweep" / "0", 0, auroc=0.5)
+    sweep.main([str(tmp_path / "sweep"), "--out", str(tmp_path / "out")])
+    every_cell = (tmp_path / "out" / "table.md").read_text().split("## Every cell")[1]
+    assert "| 50.0 " in every_cell and "| 50 " not in every_cell  # tabulate would parse "50.0" into 50
+
+
 def test_sweep_out_survives_an_ok_run_without_scores(tmp_path):
     _run(tmp_path / "sweep" / "0", 0, auroc=0.8)
     _run(tmp_path / "sweep" / "1", 1, auroc=0.9)
