@@ -98,16 +98,18 @@ if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10
   python sweep.py multirun/ablation_confidence_cifar10 --by split score._target_ --x score._target_ \
     --plot results/ablation_confidence_cifar10/auroc_by_score.png --out results/ablation_confidence_cifar10
 fi
-if step cifar10_five_class; then  # five normal classes, seed 0 (session 11; seeds 1-2 not run: results/cifar10_five_class/README.md)
-  F="python run.py experiment=cifar10_five_class seed=0 threads=1"
-  one_thread $F detector=clad save_model=true
-  one_thread $F detector=clad_plus rescore=multirun/cifar10_five_class hydra.sweep.dir=multirun/cifar10_five_class_clad_plus
-  one_thread $F detector=deepsvdd hydra.sweep.dir=multirun/cifar10_five_class_deepsvdd
-  one_thread $F detector=ocsvm,svdd,ae_recon,latent_kmeans hydra.sweep.dir=multirun/cifar10_five_class_baselines
-  one_thread $F detector=occnn hydra.sweep.dir=multirun/cifar10_five_class_occnn
-  one_thread $F detector=ocnn hydra.sweep.dir=multirun/cifar10_five_class_ocnn
-  python sweep.py multirun/cifar10_five_class multirun/cifar10_five_class_clad_plus multirun/cifar10_five_class_deepsvdd \
-    multirun/cifar10_five_class_baselines multirun/cifar10_five_class_occnn multirun/cifar10_five_class_ocnn \
+if step cifar10_five_class; then  # five normal classes; seeds 0 (session 11) and 1 (session 12); seed 2 not run
+  for S in 0 1; do
+    X=$([ "$S" = 0 ] || echo "_s$S")  # seed 0's folders have no suffix
+    F="python run.py experiment=cifar10_five_class seed=$S threads=1"
+    one_thread $F detector=clad save_model=true hydra.sweep.dir=multirun/cifar10_five_class$X
+    one_thread $F detector=clad_plus rescore=multirun/cifar10_five_class$X hydra.sweep.dir=multirun/cifar10_five_class_clad_plus$X
+    one_thread $F detector=deepsvdd hydra.sweep.dir=multirun/cifar10_five_class_deepsvdd$X
+    one_thread $F detector=ocsvm,svdd,ae_recon,latent_kmeans hydra.sweep.dir=multirun/cifar10_five_class_baselines$X
+    one_thread $F detector=occnn hydra.sweep.dir=multirun/cifar10_five_class_occnn$X
+    one_thread $F detector=ocnn hydra.sweep.dir=multirun/cifar10_five_class_ocnn$X
+  done
+  python sweep.py multirun/cifar10_five_class{,_s1} multirun/cifar10_five_class_{clad_plus,deepsvdd,baselines,occnn,ocnn}{,_s1} \
     --out results/cifar10_five_class
 fi
 if step bench; then  # the suite's own speed; on an otherwise idle machine
