@@ -202,6 +202,15 @@ def test_sweep_out_writes_tables_and_runs_into_a_folder(tmp_path):
     assert "constant_scores (1)" in (out / "table.md").read_text()
 
 
+def test_sweep_runs_csv_names_no_absolute_path(tmp_path, monkeypatch):
+    data = tmp_path / "data"  # dataset.root is the resolved ${paths.data_dir}: an absolute path of this machine
+    _run(tmp_path / "sweep" / "0", 0, extra={"dataset": {"root": str(data), "image_size": 28}})
+    monkeypatch.chdir(tmp_path)
+    sweep.main(["sweep", "--out", "out"])
+    row = pd.read_csv(tmp_path / "out" / "runs.csv").iloc[0]
+    assert (row["dataset.root"], row["paths.output_dir"], row["dataset.image_size"]) == ("data", "sweep/0", 28)
+
+
 def test_sweep_every_cell_keeps_the_rendered_number_as_text(tmp_path):
     _run(tmp_path / "sweep" / "0", 0, auroc=0.5)
     sweep.main([str(tmp_path / "sweep"), "--out", str(tmp_path / "out")])
