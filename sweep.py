@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -96,9 +95,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
     if args.x and args.x not in runs:
         p.error(f"--x {args.x!r} is not a column of the runs; config columns: {runs.attrs.get('config_columns')}")
-    for col in runs.columns:  # no path only this machine has: run_dir, data_dir, dataset.root, rescored_from, ...
-        if runs[col].map(lambda v: isinstance(v, str) and os.path.isabs(v)).any():
-            runs[col] = runs[col].map(lambda v: relative_path(v) if isinstance(v, str) else v)
+    # No path only this machine has (run_dir, dataset.root, ...); relative_path leaves other text as it is.
+    for col in runs.select_dtypes(exclude="number").columns:
+        runs[col] = runs[col].map(lambda v: relative_path(v) if isinstance(v, str) else v)
     missing = missing_jobs(args.roots)
     table = summarize(runs, args.by, args.metric)
     caption, figures = provenance(args.roots, runs, args.keep), []
