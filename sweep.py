@@ -26,6 +26,7 @@ import pandas as pd
 from clad.plots import plot_ablation, plot_roc, plot_tsne
 from clad.report import (
     keep_runs,
+    kept_lines,
     load_runs,
     log_to_wandb,
     missing_jobs,
@@ -50,7 +51,9 @@ log = logging.getLogger("sweep")
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("roots", nargs="+", help="multirun folders (searched recursively for metrics.json)")
+    p.add_argument(
+        "roots", nargs="*", help="multirun folders (searched recursively for metrics.json); none: --keep alone"
+    )
     p.add_argument("--by", nargs="+", default=["dataset", "split", "detector"], help="columns that define a table cell")
     p.add_argument("--metric", nargs="+", default=["auroc"], help="metrics to aggregate")
     p.add_argument("--out", type=Path, help="folder for runs.csv, summary.csv, table.md, table.tex and per_class.csv")
@@ -75,6 +78,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the table to W&B")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    if not args.roots and not args.keep:
+        p.error("name the multirun folders, or --keep DIR/runs.csv to remake a report whose run folders are all gone")
     if args.plot and not args.x:
         p.error("--plot needs --x, the config column on the x axis")
     if args.plot and args.plot.suffix.lower() != ".png":
@@ -84,7 +89,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             f"--out is a folder (it gets runs.csv, summary.csv, table.md, table.tex, per_class.csv); got {args.out}"
         )
 
-    runs = load_runs(*args.roots)
+    runs = load_runs(*args.roots) if args.roots else pd.DataFrame()
     if args.keep:
         runs = keep_runs(runs, *args.keep)
 
@@ -103,7 +108,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     caption, figures = provenance(args.roots, runs, args.keep), []
     shown = render(table, args.by, args.metric)
     print(shown.to_markdown(index=False, disable_numparse=True))
-    gone = "".join(f"jobs that never started in {k}: {' '.join(v)}\n" for k, v in missing.items())
+    gone = "".join(  # the sweeps under the roots, and the kept reports' own lines
+        dict.fromkeys(
+            [f"jobs that never started in {k}: {' '.join(v)}\n" for k, v in missing.items()]
+            + [f"jobs that never started in {line}\n" for line in kept_lines(args.keep, "jobs that never started in ")]
+        )
+    )
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         runs.to_csv(args.out / "runs.csv", index=False)
@@ -150,15 +160,16 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         per_class = per_class_auroc(runs)
         old_rows = earlier("per_class.csv")
         if old_rows is not None:  # rows of runs whose scores are gone, computed when they were there
-            gone = {d for d in runs["run_dir"] if not (Path(d) / "scores.npz").exists()}
-            per_class = pd.concat([per_class, old_rows[old_rows["run_dir"].isin(gone)]], ignore_index=True)
+            no_scores = {d for d in runs["run_dir"] if not (Path(d) / "scores.npz").exists()}
+            per_class = pd.concat([per_class, old_rows[old_rows["run_dir"].isin(no_scores)]], ignore_index=True)
         if len(per_class):
             per_class.to_csv(args.out / "per_class.csv", index=False)
     if args.plot:
         hue = [c for c in args.by if c != args.x]
         figures += plot_ablation(runs, args.x, args.metric[0], hue, args.plot, caption, baseline=args.baseline)
     if args.wandb:
-        log_to_wandb(table, "clad-bench", args.wandb, args.roots[0], [f for f in figures if f.suffix == ".png"])
+        wandb_dir = args.roots[0] if args.roots else str(args.keep[0].parent)  # the first sweep, or the kept report
+        log_to_wandb(table, "clad-bench", args.wandb, wandb_dir, [f for f in figures if f.suffix == ".png"])
     return table
 
 

@@ -136,14 +136,14 @@ def keep_runs(runs: pd.DataFrame, *csvs: str | Path) -> pd.DataFrame:
     return merged
 
 
-def kept_commands(csvs: list[Path]) -> list[str]:
-    """The 'runs made by:' lines of the table.md beside each kept runs.csv (sweep.py writes both)."""
+def kept_lines(csvs: list[Path], prefix: str) -> list[str]:
+    """The lines starting with `prefix` ('runs made by: ', 'jobs that never started in ') of the table.md
+    beside each kept runs.csv (sweep.py writes both), prefix removed."""
     lines = []
     for path in csvs:
         table = Path(path).with_name("table.md")
         if table.exists():
-            lines += [line.removeprefix("runs made by: ") for line in table.read_text().splitlines()
-                      if line.startswith("runs made by: ")]  # fmt: skip
+            lines += [line.removeprefix(prefix) for line in table.read_text().splitlines() if line.startswith(prefix)]
     return list(dict.fromkeys(lines))
 
 
@@ -358,6 +358,17 @@ def relative_path(path: str) -> str:
     return os.path.relpath(path) if os.path.isabs(str(path)) else str(path)
 
 
+def relative_command(line: str) -> str:
+    """A command line with every absolute path in it, an argument or the value of a `key=value`
+    override (hydra.sweep.dir=/home/...), made relative as `relative_path` does."""
+
+    def relative_arg(arg: str) -> str:
+        key, eq, value = arg.partition("=")
+        return f"{key}={relative_path(value)}" if eq and os.path.isabs(value) else relative_path(arg)
+
+    return " ".join(shlex.quote(relative_arg(a)) for a in shlex.split(line))
+
+
 def commits(runs: pd.DataFrame) -> list[str]:
     """The git commits the runs were made at (warned about when more than one)."""
     if "git_commit" not in runs:
@@ -392,7 +403,8 @@ def provenance(roots: list[str], runs: pd.DataFrame | None = None, kept: list[Pa
     """Who made a figure: the commands that made the runs and the table, the data, the commits and the machine.
     `kept`: the runs.csv files of `keep_runs`, whose commands come from the table.md beside each."""
     made = "".join(
-        f"runs made by: {line}\n" for line in list(dict.fromkeys(kept_commands(kept) + sweep_commands(roots)))
+        f"runs made by: {line}\n"
+        for line in dict.fromkeys(map(relative_command, kept_lines(kept, "runs made by: ") + sweep_commands(roots)))
     )
     if runs is not None and "kept_from" in runs:
         for path, n in runs["kept_from"].dropna().value_counts(sort=False).items():
@@ -413,7 +425,7 @@ def provenance(roots: list[str], runs: pd.DataFrame | None = None, kept: list[Pa
         made += "".join(f"wall time: {line}\n" for line in wall_times(runs))
     return (
         f"{made}"
-        f"table made by: python {' '.join(shlex.quote(a) for a in sys.argv)}\n"
-        f"runs: {', '.join([*map(str, roots), *map(str, kept)])}\n"
+        f"table made by: python {relative_command(shlex.join(sys.argv))}\n"
+        f"runs: {', '.join(map(relative_path, [*map(str, roots), *map(str, kept)]))}\n"
         f"machine: {platform.node()} ({platform.platform()}, {platform.processor() or platform.machine()}, python {platform.python_version()})\n"
     )

@@ -301,3 +301,48 @@ def test_keep_extends_a_report_whose_folders_are_gone_with_the_same_table(tmp_pa
     # keeping the report it wrote counts no run twice
     sweep.main([str(tmp_path / "a"), "--keep", str(tmp_path / "second" / "runs.csv"), "--out", str(tmp_path / "third")])
     assert len(pd.read_csv(tmp_path / "third" / "runs.csv")) == 4
+
+
+def test_keep_alone_remakes_a_report_whose_folders_are_all_gone_naming_no_absolute_path(tmp_path, monkeypatch):
+    """No roots: the kept rows alone give the same cells; an earlier report's absolute paths (dataset.root, a
+    hydra.sweep.dir in its commands) come out relative, and its jobs that never started stay listed."""
+    for seed, auroc in ((0, 0.9), (1, 0.8)):
+        _run(tmp_path / "sweep" / str(seed), seed, auroc=auroc, extra={"dataset": {"root": str(tmp_path / "data")}})
+    sweep.main([str(tmp_path / "sweep"), "--out", str(tmp_path / "first")])
+    runs = pd.read_csv(tmp_path / "first" / "runs.csv")
+    runs["dataset.root"] = str(tmp_path / "data")  # as reports written before paths were made relative
+    runs.to_csv(tmp_path / "first" / "runs.csv", index=False)
+    table_md = tmp_path / "first" / "table.md"
+    table_md.write_text(
+        table_md.read_text().replace(
+            "```\n",
+            f"```\nruns made by: python run.py -m seed=0,1 hydra.sweep.dir={tmp_path}/sweep\n"
+            "jobs that never started in sweep: 2\n",
+            1,
+        )
+    )
+    shutil.rmtree(tmp_path / "sweep")
+    monkeypatch.chdir(tmp_path)
+
+    table = sweep.main(["--keep", "first/runs.csv", "--out", "second"])
+    first = pd.read_csv(tmp_path / "first" / "summary.csv")
+    assert table["auroc_mean"].tolist() == pytest.approx(first["auroc_mean"].tolist(), abs=1e-12)
+    assert set(pd.read_csv(tmp_path / "second" / "runs.csv")["dataset.root"]) == {"data"}
+    caption = (tmp_path / "second" / "table.md").read_text().split("```")[1]
+    assert "runs made by: python run.py -m seed=0,1 hydra.sweep.dir=sweep\n" in caption
+    assert "jobs that never started in sweep: 2\n" in caption and "kept: 2 runs from first/runs.csv" in caption
+    assert str(tmp_path) not in (tmp_path / "second" / "table.md").read_text()
+
+
+def test_sweep_without_folders_or_keep_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        sweep.main(["--out", "nowhere"])
+    assert exit_.value.code == 2 and "--keep" in capsys.readouterr().err
+
+
+def test_relative_command_makes_arguments_and_override_values_relative(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    line = f"python run.py -m seed=0 hydra.sweep.dir={tmp_path}/multirun/x 'split.normal=[0,3]' {tmp_path}/a.csv"
+    assert (
+        report.relative_command(line) == "python run.py -m seed=0 hydra.sweep.dir=multirun/x 'split.normal=[0,3]' a.csv"
+    )
