@@ -98,8 +98,8 @@ if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10
   python sweep.py multirun/ablation_confidence_cifar10 --by split score._target_ --x score._target_ \
     --plot results/ablation_confidence_cifar10/auroc_by_score.png --out results/ablation_confidence_cifar10
 fi
-if step cifar10_five_class; then  # five normal classes; seeds 0 (session 11) and 1 (session 12); seed 2 not run
-  for S in 0 1; do
+if step cifar10_five_class; then  # five normal classes; seeds 0, 1, 2 (sessions 11-13; Deep SVDD's seed 2 not run there)
+  for S in 0 1 2; do
     X=$([ "$S" = 0 ] || echo "_s$S")  # seed 0's folders have no suffix
     F="python run.py experiment=cifar10_five_class seed=$S threads=1"
     one_thread $F detector=clad save_model=true hydra.sweep.dir=multirun/cifar10_five_class$X
@@ -109,7 +109,7 @@ if step cifar10_five_class; then  # five normal classes; seeds 0 (session 11) an
     one_thread $F detector=occnn hydra.sweep.dir=multirun/cifar10_five_class_occnn$X
     one_thread $F detector=ocnn hydra.sweep.dir=multirun/cifar10_five_class_ocnn$X
   done
-  python sweep.py multirun/cifar10_five_class{,_s1} multirun/cifar10_five_class_{clad_plus,deepsvdd,baselines,occnn,ocnn}{,_s1} \
+  python sweep.py multirun/cifar10_five_class{,_s1,_s2} multirun/cifar10_five_class_{clad_plus,deepsvdd,baselines,occnn,ocnn}{,_s1,_s2} \
     --out results/cifar10_five_class
 fi
 if step bench; then  # the suite's own speed; on an otherwise idle machine
