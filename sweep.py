@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     print(shown.to_markdown(index=False, disable_numparse=True))
     gone = "".join(  # the sweeps under the roots, and the kept reports' own lines
         dict.fromkeys(
-            [f"jobs that never started in {k}: {' '.join(v)}\n" for k, v in missing.items()]
+            [f"jobs that never started in {relative_path(k)}: {' '.join(v)}\n" for k, v in missing.items()]
             + [f"jobs that never started in {line}\n" for line in kept_lines(args.keep, "jobs that never started in ")]
         )
     )
