@@ -98,7 +98,7 @@ if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10
   python sweep.py multirun/ablation_confidence_cifar10 --by split score._target_ --x score._target_ \
     --plot results/ablation_confidence_cifar10/auroc_by_score.png --out results/ablation_confidence_cifar10
 fi
-if step cifar10_five_class; then  # five normal classes; seeds 0, 1, 2 (sessions 11-13; Deep SVDD's seed 2 not run there)
+if step cifar10_five_class; then  # five normal classes; seeds 0, 1, 2 (sessions 11-14)
   for S in 0 1 2; do
     X=$([ "$S" = 0 ] || echo "_s$S")  # seed 0's folders have no suffix
     F="python run.py experiment=cifar10_five_class seed=$S threads=1"
