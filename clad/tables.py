@@ -213,7 +213,9 @@ def compare_methods(
     """The statistics beside a table. Per cell and seed: DeLong's test of `reference` against each
     other method on the same test images (out_dir/delong.csv). Pooling every scenario x seed block:
     average ranks, Friedman's test, Wilcoxon signed-rank tests of `reference` against each method
-    with Holm's correction, and a critical-difference diagram (out_dir/cd_diagram.png/.pdf).
+    with Holm's correction, and a critical-difference diagram (out_dir/cd_diagram.png/.pdf), over the
+    blocks every method has; a method with results in fewer than half of the blocks is left out of
+    these (and named) rather than cutting them down to its blocks.
     `earlier_delong`: DeLong rows of an earlier report (sweep.py --keep) for runs whose scores are not here;
     a comparison computed now replaces the earlier row of the same cell, seed and method.
     Returns the Markdown section and the DeLong table (for marking cells)."""
@@ -240,7 +242,12 @@ def compare_methods(
         lines.append(f"DeLong's test per scenario and seed (p < {alpha}; delong.csv), {reference} minus the method:\n")
         lines.append(per_method.assign(mean_diff=lambda d: (100 * d["mean_diff"]).round(2)).to_markdown() + "\n")
     blocks = ok.pivot_table(index=[*by, "seed"], columns="method", values="auroc", aggfunc="mean")
+    # A method run in fewer than half of the blocks (a row being filled in) would cut the pooled
+    # statistics down to its few blocks: it is left out of them, and named, instead.
+    sparse = [m for m in blocks if m != reference and 2 * blocks[m].notna().sum() < len(blocks)]
+    blocks = blocks.drop(columns=sparse)
     complete = blocks.dropna()
+    left_out = f"; left out, with results in fewer than half of the blocks: {', '.join(sparse)}" if sparse else ""
     if blocks.shape[1] >= 3 and len(complete) >= 2 and reference in blocks:
         ranks = stats.average_ranks(blocks)
         fried = stats.friedman(blocks)
@@ -248,7 +255,7 @@ def compare_methods(
         cd = stats.critical_difference(fried["n_methods"], fried["n_blocks"], alpha)
         stats.plot_cd_diagram(ranks, cd, out_dir / "cd_diagram.png", caption)
         lines += [
-            f"Pooled over {fried['n_blocks']} blocks (scenario x seed with every method; {len(blocks) - len(complete)} incomplete blocks left out):",
+            f"Pooled over {fried['n_blocks']} blocks (scenario x seed with every method; {len(blocks) - len(complete)} incomplete blocks left out{left_out}):",
             f"Friedman chi2 = {fried['statistic']:.2f}, p = {fried['p']:.3g}; Nemenyi critical difference {cd:.2f} ranks (cd_diagram.png).\n",
             "Average rank (1 = best):\n",
             ranks.round(2).to_frame().to_markdown() + "\n",
@@ -257,7 +264,7 @@ def compare_methods(
         ]
     else:
         lines.append(
-            f"Rank tests need >= 3 methods including {reference} and >= 2 complete blocks; found {blocks.shape[1]} methods, {len(complete)} complete blocks.\n"
+            f"Rank tests need >= 3 methods including {reference} and >= 2 complete blocks; found {blocks.shape[1]} methods, {len(complete)} complete blocks{left_out}.\n"
         )
     return "\n".join(lines), delong
 

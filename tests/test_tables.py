@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import sweep
-from clad.tables import render_latex, render_markdown, wide_table
+from clad.tables import compare_methods, render_latex, render_markdown, wide_table
 from tests.helpers.paths import REPO
 
 RUN_PY = str(REPO / "run.py")
@@ -72,6 +72,36 @@ def test_a_cell_of_one_seed_shows_its_number_without_a_spread():
 
 
 @pytest.mark.slow
+def _block_runs(present: dict[str, int], n_splits: int = 3, seeds: int = 2) -> pd.DataFrame:
+    """ok runs (no scores on disk) of each method in its first `present[method]` of the
+    n_splits x seeds blocks, the methods' AUROCs in a fixed order in every block."""
+    blocks = [(f"s{i}", seed) for i in range(n_splits) for seed in range(seeds)]
+    rows = [
+        {
+            "status": "ok",
+            "dataset": "d",
+            "split": split,
+            "seed": seed,
+            "detector": m,
+            "run_dir": "none",
+            "auroc": 0.9 - 0.1 * j,
+        }
+        for j, (m, n) in enumerate(present.items())
+        for split, seed in blocks[:n]
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_a_method_in_few_blocks_is_left_out_of_the_pooled_statistics_not_the_blocks(tmp_path):
+    runs = _block_runs({"clad": 6, "a": 6, "b": 6, "new": 1})  # "new": a row being filled in
+    text, _ = compare_methods(runs, "clad", tmp_path)
+    assert "Pooled over 6 blocks" in text and "left out, with results in fewer than half of the blocks: new" in text
+    assert "| new " not in text and "| a " in text
+    # a method in half of the blocks stays, and the pooling keeps to the blocks it has
+    text, _ = compare_methods(_block_runs({"clad": 6, "a": 6, "b": 6, "half": 3}), "clad", tmp_path)
+    assert "Pooled over 3 blocks" in text and "left out," not in text and "| half " in text
+
+
 def test_a_two_detector_two_seed_sweep_becomes_a_table(tmp_path):
     sweep_dir = tmp_path / "multirun"
     cmd = [
