@@ -247,7 +247,9 @@ def compare_methods(
     sparse = [m for m in blocks if m != reference and 2 * blocks[m].notna().sum() < len(blocks)]
     blocks = blocks.drop(columns=sparse)
     complete = blocks.dropna()
-    left_out = f"; left out, with results in fewer than half of the blocks: {', '.join(sparse)}" if sparse else ""
+    left_out = (
+        f"; methods left out, with results in fewer than half of the blocks: {', '.join(sparse)}" if sparse else ""
+    )
     if blocks.shape[1] >= 3 and len(complete) >= 2 and reference in blocks:
         ranks = stats.average_ranks(blocks)
         fried = stats.friedman(blocks)
