@@ -92,7 +92,7 @@ def _complete_blocks(scores: pd.DataFrame) -> pd.DataFrame:
     complete = scores.dropna(axis=0, how="any")
     if len(complete) < len(scores):
         log.warning(
-            "dropped %d of %d blocks with a missing value (a method failed there)",
+            "dropped %d of %d blocks with a missing value (a method failed or was not run there)",
             len(scores) - len(complete),
             len(scores),
         )
