@@ -215,7 +215,8 @@ def compare_methods(
     average ranks, Friedman's test, Wilcoxon signed-rank tests of `reference` against each method
     with Holm's correction, and a critical-difference diagram (out_dir/cd_diagram.png/.pdf), over the
     blocks every method has; a method with results in fewer than half of the blocks is left out of
-    these (and named) rather than cutting them down to its blocks.
+    these (and named) rather than cutting them down to its blocks. When a method in at least half of
+    the blocks still cuts some out, a second view pools every block without it.
     `earlier_delong`: DeLong rows of an earlier report (sweep.py --keep) for runs whose scores are not here;
     a comparison computed now replaces the earlier row of the same cell, seed and method.
     Returns the Markdown section and the DeLong table (for marking cells)."""
@@ -264,11 +265,34 @@ def compare_methods(
             f"Wilcoxon signed-rank of {reference} against each method over the blocks, Holm-corrected (significant: p_holm < {alpha}):\n",
             wil.round(4).to_markdown() + "\n",
         ]
+        lines += _without_partial_methods(blocks, complete, reference, alpha)
     else:
         lines.append(
             f"Rank tests need >= 3 methods including {reference} and >= 2 complete blocks; found {blocks.shape[1]} methods, {len(complete)} complete blocks{left_out}.\n"
         )
     return "\n".join(lines), delong
+
+
+def _without_partial_methods(blocks: pd.DataFrame, complete: pd.DataFrame, reference: str, alpha: float) -> list[str]:
+    """The second view when a partly run method cut the pooled blocks down: the same ranks and
+    Wilcoxon-Holm tests over every block the other methods have, without the partly run ones."""
+    partial = [m for m in blocks if m != reference and blocks[m].isna().any()]
+    rest = blocks.drop(columns=partial).dropna()
+    if not partial or len(rest) <= len(complete) or rest.shape[1] < 3:
+        return []
+    from clad import stats
+
+    ranks = stats.average_ranks(rest)
+    fried = stats.friedman(rest)
+    wil = stats.wilcoxon_holm(rest, reference, alpha)
+    return [
+        f"The same over {fried['n_blocks']} blocks without the partly run methods ({', '.join(partial)}), "
+        f"so that no block is left out for them: Friedman chi2 = {fried['statistic']:.2f}, p = {fried['p']:.3g}.\n",
+        "Average rank (1 = best):\n",
+        ranks.round(2).to_frame().to_markdown() + "\n",
+        f"Wilcoxon signed-rank of {reference}, Holm-corrected, over these blocks:\n",
+        wil.round(4).to_markdown() + "\n",
+    ]
 
 
 def significant_cells(delong: pd.DataFrame, by: list[str], alpha: float = 0.05) -> set[tuple[str, str]]:

@@ -100,6 +100,13 @@ def test_a_method_in_few_blocks_is_left_out_of_the_pooled_statistics_not_the_blo
     # a method in half of the blocks stays, and the pooling keeps to the blocks it has
     text, _ = compare_methods(_block_runs({"clad": 6, "a": 6, "b": 6, "half": 3}), "clad", tmp_path)
     assert "Pooled over 3 blocks" in text and "left out," not in text and "| half " in text
+    # ... and a second view pools all six blocks without it
+    assert "The same over 6 blocks without the partly run methods (half)" in text
+    second = text.split("The same over 6 blocks")[1]
+    assert "| half " not in second and "| a " in second and "| b " in second
+    # with every method in every block there is one view only
+    text, _ = compare_methods(_block_runs({"clad": 6, "a": 6, "b": 6}), "clad", tmp_path)
+    assert "Pooled over 6 blocks" in text and "The same over" not in text
 
 
 def test_a_two_detector_two_seed_sweep_becomes_a_table(tmp_path):
