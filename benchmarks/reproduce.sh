@@ -74,15 +74,17 @@ if step table1_gtsrb; then  # in pieces, as results/table1_gtsrb/README.md ran i
   one_thread python run.py experiment=table1_gtsrb detector=ae_recon,latent_kmeans seed=2 threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ae_s2
   one_thread python run.py experiment=table1_gtsrb detector=occnn seed=1 threads=1 hydra.sweep.dir=multirun/table1_gtsrb_occnn_s1
   one_thread python run.py experiment=table1_gtsrb detector=occnn seed=2 threads=1 hydra.sweep.dir=multirun/table1_gtsrb_occnn_s2
-  # sessions 14-15: OC-NN, seeds 0 and 1 (its seed 2 not run yet)
+  # sessions 14-16: OC-NN, seeds 0, 1, 2
   for S in gtsrb_spdl gtsrb_inst gtsrb_warn gtsrb_dirc gtsrb_spec gtsrb_regn; do
     one_thread python run.py experiment=table1_gtsrb detector=ocnn seed=0 split=$S threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ocnn_$S
     one_thread python run.py experiment=table1_gtsrb detector=ocnn seed=1 split=$S threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ocnn_${S}_s1
+    one_thread python run.py experiment=table1_gtsrb detector=ocnn seed=2 split=$S threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ocnn_${S}_s2
   done
   python sweep.py multirun/table1_gtsrb multirun/table1_gtsrb_clad_plus multirun/table1_gtsrb_kernel multirun/table1_gtsrb_deepsvdd multirun/table1_gtsrb_ae \
     multirun/table1_gtsrb_occnn multirun/table1_gtsrb_ae_s1 multirun/table1_gtsrb_ae_s2 multirun/table1_gtsrb_occnn_s1 \
     multirun/table1_gtsrb_occnn_s2 multirun/table1_gtsrb_ocnn_gtsrb_{spdl,inst,warn,dirc,spec,regn} \
-    multirun/table1_gtsrb_ocnn_gtsrb_{spdl,inst,warn,dirc,spec,regn}_s1 --paper --out results/table1_gtsrb
+    multirun/table1_gtsrb_ocnn_gtsrb_{spdl,inst,warn,dirc,spec,regn}_s1 \
+    multirun/table1_gtsrb_ocnn_gtsrb_{spdl,inst,warn,dirc,spec,regn}_s2 --paper --out results/table1_gtsrb
 fi
 if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10/README.md ran them
   T2="python run.py experiment=table2_cifar10 threads=1"
