@@ -252,9 +252,7 @@ def compare_methods(
         f"; methods left out, with results in fewer than half of the blocks: {', '.join(sparse)}" if sparse else ""
     )
     if blocks.shape[1] >= 3 and len(complete) >= 2 and reference in blocks:
-        ranks = stats.average_ranks(blocks)
-        fried = stats.friedman(blocks)
-        wil = stats.wilcoxon_holm(blocks, reference, alpha)
+        ranks, fried, wil = _rank_tests(blocks, reference, alpha)
         cd = stats.critical_difference(fried["n_methods"], fried["n_blocks"], alpha)
         stats.plot_cd_diagram(ranks, cd, out_dir / "cd_diagram.png", caption)
         lines += [
@@ -273,6 +271,13 @@ def compare_methods(
     return "\n".join(lines), delong
 
 
+def _rank_tests(blocks: pd.DataFrame, reference: str, alpha: float) -> tuple[pd.Series, dict, pd.DataFrame]:
+    """Average ranks, Friedman's test and Wilcoxon-Holm of `reference` over the blocks (rows) x methods."""
+    from clad import stats
+
+    return stats.average_ranks(blocks), stats.friedman(blocks), stats.wilcoxon_holm(blocks, reference, alpha)
+
+
 def _without_partial_methods(blocks: pd.DataFrame, complete: pd.DataFrame, reference: str, alpha: float) -> list[str]:
     """The second view when a partly run method cut the pooled blocks down: the same ranks and
     Wilcoxon-Holm tests over every block the other methods have, without the partly run ones."""
@@ -280,11 +285,7 @@ def _without_partial_methods(blocks: pd.DataFrame, complete: pd.DataFrame, refer
     rest = blocks.drop(columns=partial).dropna()
     if not partial or len(rest) <= len(complete) or rest.shape[1] < 3:
         return []
-    from clad import stats
-
-    ranks = stats.average_ranks(rest)
-    fried = stats.friedman(rest)
-    wil = stats.wilcoxon_holm(rest, reference, alpha)
+    ranks, fried, wil = _rank_tests(rest, reference, alpha)
     return [
         f"The same over {fried['n_blocks']} blocks without the partly run methods ({', '.join(partial)}), "
         f"so that no block is left out for them: Friedman chi2 = {fried['statistic']:.2f}, p = {fried['p']:.3g}.\n",
