@@ -7,6 +7,7 @@ For every (seed, digit) of the new runs: the default's AUROC (the `ocnn` rows of
 runs CSV), the new AUROC, and the new run's final objective and r (its `run.log` line `OCNN: final loss ..., r
 ...`, the label-free signals of `results/baselines_diagnosis.md`, parts 6-7). Then, per seed, the mean over
 the digits both have, and per digit the std over the seeds both have. Writes OUT.csv and OUT.md.
+`--keep OUT.csv` adds new runs (say, another seed) to a comparison whose earlier run folders are gone.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def final_objective(run_dir: str) -> tuple[float, float]:
     return (float(found[-1][0]), float(found[-1][1])) if found else (float("nan"), float("nan"))
 
 
-def compare(roots: list[str], baseline: str | Path) -> pd.DataFrame:
-    """One row per new ok run: seed, digit, the default's AUROC and the new one (both in %), objective, r, fit."""
+def compare(roots: list[str], baseline: str | Path, keep: str | Path | None = None) -> pd.DataFrame:
+    """One row per new ok run: seed, digit, the default's AUROC and the new one (both in %), objective, r, fit.
+    `keep`: an earlier OUT.csv whose run folders are gone; its rows that are not runs under `roots` are kept."""
     runs = load_runs(*roots)
     runs = runs[(runs["detector"] == "ocnn") & (runs["status"] == "ok")].copy()
     runs["digit"] = runs["split.normal_class"].astype(int)
@@ -45,7 +47,14 @@ def compare(roots: list[str], baseline: str | Path) -> pd.DataFrame:
         old, on=["seed", "digit"], how="left"
     )[["seed", "digit", "auroc_default", "auroc", "objective", "r", "fit_seconds", "run_dir"]]
     table[["auroc", "auroc_default"]] *= 100
-    return table.rename(columns={"auroc": "auroc_new"}).sort_values(["seed", "digit"]).reset_index(drop=True)
+    table = table.rename(columns={"auroc": "auroc_new"})
+    table["run_dir"] = table["run_dir"].map(relative_path)
+    if keep is not None:
+        old_rows = pd.read_csv(keep)
+        old_rows = old_rows[~old_rows["run_dir"].isin(table["run_dir"])]
+        log.info("kept %d runs of %s", len(old_rows), keep)
+        table = pd.concat([table, old_rows], ignore_index=True)
+    return table.sort_values(["seed", "digit"]).reset_index(drop=True)
 
 
 def summary(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -71,10 +80,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("roots", nargs="+", help="sweep folders of the new OC-NN runs")
     parser.add_argument("--baseline", default="results/mnist_one_class_runs.csv")
     parser.add_argument("--out", default="results/ocnn_linear_mnist/compare")
+    parser.add_argument("--keep", help="an earlier OUT.csv whose run folders are gone: its other runs are kept")
     args = parser.parse_args(argv)
-    table = compare(args.roots, args.baseline)
+    table = compare(args.roots, args.baseline, args.keep)
     per_seed, per_digit = summary(table)
     out = Path(args.out)
+    kept = f"kept: the rows of {relative_path(args.keep)} that are not runs under the roots\n" if args.keep else ""
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out.with_suffix(".csv"), index=False)
     fmt = {
@@ -91,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{shown.to_markdown(index=False, disable_numparse=True)}\n\n## Per seed (digits both have)\n\n"
         f"{per_seed.round(3).to_markdown()}\n\n## Per digit: std over seeds\n\n"
         f"{per_digit.round(1).to_markdown() if len(per_digit) else '(one seed only)'}\n\n"
-        f"```\n{provenance(args.roots, load_runs(*args.roots))}```\n"
+        f"```\n{provenance(args.roots, load_runs(*args.roots))}{kept}```\n"
     )
     out.with_suffix(".md").write_text(text)
     log.info("wrote %s and %s", out.with_suffix(".csv"), out.with_suffix(".md"))

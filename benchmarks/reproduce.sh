@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLAD_DATA=${CLAD_DATA:-$(cd .. && pwd)/shared/data}
-STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class neural_one_class diagnosis clad_plus_dev clad_plus ablation_scores table1_gtsrb table2_cifar10 cifar10_five_class bench launchers"}
+STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class neural_one_class ocnn_linear diagnosis clad_plus_dev clad_plus ablation_scores table1_gtsrb table2_cifar10 cifar10_five_class bench launchers"}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 one_thread() { OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$@"; }
 
@@ -41,6 +41,13 @@ if step neural_one_class; then  # OC-NN and OCCNN with issue 13's defaults (seed
   one_thread python run.py experiment=table3_mnist_one_class_neural threads=1
   python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad \
     multirun/table3_mnist_one_class_neural
+fi
+
+if step ocnn_linear; then  # issue 13: OC-NN with the paper's other g (linear), MNIST one-class (baselines_diagnosis.md, part 9)
+  one_thread python run.py experiment=table3_mnist_one_class_neural detector=ocnn detector.activation=linear threads=1 \
+    hydra.sweep.dir=multirun/table3_mnist_one_class_neural_ocnn_linear
+  python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class_neural_ocnn_linear --out results/ocnn_linear_mnist/mnist_one_class
+  python -m benchmarks.ocnn_compare multirun/table3_mnist_one_class_neural_ocnn_linear --out results/ocnn_linear_mnist/compare
 fi
 if step diagnosis; then
   bash benchmarks/clad_diagnosis.sh

@@ -56,3 +56,18 @@ def test_compare_pairs_runs_by_seed_and_digit_and_reads_r(tmp_path):
 def test_a_run_without_the_final_line_has_no_r(tmp_path):
     (tmp_path / "run.log").write_text("OCNN autoencoder: 250 epochs, final loss 0.03883\n")
     assert all(math.isnan(v) for v in ocnn_compare.final_objective(str(tmp_path)))
+
+
+def test_keep_adds_new_runs_to_an_earlier_comparison_without_doubling_any(tmp_path):
+    baseline = tmp_path / "old.csv"
+    pd.DataFrame(
+        {"detector": ["ocnn"] * 2, "digit": [0, 0], "seed": [0, 1], "status": ["ok"] * 2, "auroc": [0.8, 0.7]}
+    ).to_csv(baseline, index=False)
+    _run(tmp_path / "a" / "0", digit=0, seed=0, auroc=0.90)
+    first = tmp_path / "res" / "first"
+    ocnn_compare.main([str(tmp_path / "a"), "--baseline", str(baseline), "--out", str(first)])
+    _run(tmp_path / "b" / "0", digit=0, seed=1, auroc=0.60)
+    table = ocnn_compare.compare([str(tmp_path / "b")], baseline, keep=first.with_suffix(".csv"))
+    assert table[["seed", "auroc_default", "auroc_new"]].values.tolist() == [[0, 80.0, 90.0], [1, 70.0, 60.0]]
+    again = ocnn_compare.compare([str(tmp_path / "a")], baseline, keep=first.with_suffix(".csv"))
+    assert len(again) == 1
