@@ -4,9 +4,10 @@
         --baseline results/mnist_one_class_runs.csv --out results/ocnn_linear_mnist/compare
 
 For every (seed, digit) of the new runs: the default's AUROC (the `ocnn` rows of `--baseline`, the table's
-runs CSV), the new AUROC, and the new run's final objective and r (its `run.log` line `OCNN: final loss ..., r
-...`, the label-free signals of `results/baselines_diagnosis.md`, parts 6-7). Then, per seed, the mean over
-the digits both have, and per digit the std over the seeds both have. Writes OUT.csv and OUT.md.
+runs CSV), the new AUROC, the new run's final objective and r (its `run.log` line `OCNN: final loss ..., r ...`)
+and the spread of its test scores (`scores.npz`), the label-free signals of `results/baselines_diagnosis.md`,
+parts 6-7. Then, per seed, the mean over the digits both have, and per digit the std over the seeds both have.
+Writes OUT.csv and OUT.md.
 `--keep OUT.csv` adds new runs (say, another seed) to a comparison whose earlier run folders are gone.
 """
 
@@ -17,6 +18,7 @@ import logging
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from clad.report import load_runs, provenance, relative_path
@@ -33,6 +35,17 @@ def final_objective(run_dir: str) -> tuple[float, float]:
     return (float(found[-1][0]), float(found[-1][1])) if found else (float("nan"), float("nan"))
 
 
+def score_spread(run_dir: str) -> tuple[float, int]:
+    """(q95 - q05, number of distinct values) of a run's test scores (scores.npz; no labels used), part 7's
+    measure of how constant the outputs are; (NaN, 0) without the file."""
+    path = Path(run_dir) / "scores.npz"
+    if not path.exists():
+        return float("nan"), 0
+    score = np.load(path)["score"]
+    low, high = np.quantile(score, [0.05, 0.95])
+    return float(high - low), int(np.unique(score).size)
+
+
 def compare(roots: list[str], baseline: str | Path, keep: str | Path | None = None) -> pd.DataFrame:
     """One row per new ok run: seed, digit, the default's AUROC and the new one (both in %), objective, r, fit.
     `keep`: an earlier OUT.csv whose run folders are gone; its rows that are not runs under `roots` are kept."""
@@ -40,12 +53,28 @@ def compare(roots: list[str], baseline: str | Path, keep: str | Path | None = No
     runs = runs[(runs["detector"] == "ocnn") & (runs["status"] == "ok")].copy()
     runs["digit"] = runs["split.normal_class"].astype(int)
     runs[["objective", "r"]] = [final_objective(d) for d in runs["run_dir"]]
+    runs[["spread", "distinct"]] = [score_spread(d) for d in runs["run_dir"]]
+    runs["spread_r"] = runs["spread"] / runs["r"]
     old = pd.read_csv(baseline)
     old = old[(old["detector"] == "ocnn") & (old["status"] == "ok")]
     old = old.groupby(["seed", "digit"], as_index=False)["auroc"].mean().rename(columns={"auroc": "auroc_default"})
-    table = runs[["seed", "digit", "auroc", "objective", "r", "fit_seconds", "run_dir"]].merge(
-        old, on=["seed", "digit"], how="left"
-    )[["seed", "digit", "auroc_default", "auroc", "objective", "r", "fit_seconds", "run_dir"]]
+    table = runs[
+        ["seed", "digit", "auroc", "objective", "r", "spread", "spread_r", "distinct", "fit_seconds", "run_dir"]
+    ].merge(old, on=["seed", "digit"], how="left")[
+        [
+            "seed",
+            "digit",
+            "auroc_default",
+            "auroc",
+            "objective",
+            "r",
+            "spread",
+            "spread_r",
+            "distinct",
+            "fit_seconds",
+            "run_dir",
+        ]
+    ]
     table[["auroc", "auroc_default"]] *= 100
     table = table.rename(columns={"auroc": "auroc_new"})
     table["run_dir"] = table["run_dir"].map(relative_path)
@@ -93,12 +122,18 @@ def main(argv: list[str] | None = None) -> None:
         "auroc_new": "{:.1f}",
         "objective": "{:.3f}",
         "r": "{:.3f}",
+        "spread": "{:.1e}",
+        "spread_r": "{:.1e}",
+        "distinct": "{:.0f}",
         "fit_seconds": "{:.0f}",
     }
     shown = table.drop(columns="run_dir").assign(**{c: table[c].map(f.format) for c, f in fmt.items()})
     text = (
         f"# OC-NN, MNIST one-class: the new runs against the default's ({relative_path(args.baseline)})\n\n"
-        "AUROC in %; objective and r: the new run's final eq. 4 objective and r (its run.log).\n\n"
+        "AUROC in %; objective and r: the new run's final eq. 4 objective and r (its run.log); spread and distinct: "
+        "q95 - q05 of its test scores (spread_r: divided by r) and how many distinct values they take (part 7 of "
+        "results/baselines_diagnosis.md: the default's spreads were 1.2-2.4e-4 on MNIST's Table 1 scenarios, "
+        "1.4e-4 to 1.3e-3 of r).\n\n"
         f"{shown.to_markdown(index=False, disable_numparse=True)}\n\n## Per seed (digits both have)\n\n"
         f"{per_seed.round(3).to_markdown()}\n\n## Per digit: std over seeds\n\n"
         f"{per_digit.round(1).to_markdown() if len(per_digit) else '(one seed only)'}\n\n"

@@ -8,6 +8,7 @@ import math
 import re
 import uuid
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -22,6 +23,7 @@ def _run(folder, digit, seed, auroc, log_line="OCNN: final loss -0.5, r 0.75"):
     (folder / "metrics.json").write_text(json.dumps(metrics))
     (folder / "config.yaml").write_text(yaml.safe_dump({"seed": seed, "split": {"normal_class": digit}}))
     (folder / "run.log").write_text(f"[x][baselines.ocnn][INFO] - {log_line}\n")
+    np.savez(folder / "scores.npz", score=np.arange(101) / 100, label=np.zeros(101, dtype=int))
 
 
 def test_compare_pairs_runs_by_seed_and_digit_and_reads_r(tmp_path):
@@ -44,13 +46,17 @@ def test_compare_pairs_runs_by_seed_and_digit_and_reads_r(tmp_path):
     assert table["auroc_default"].tolist() == pytest.approx([85.0, 90.0, 60.0])
     assert table["auroc_new"].tolist() == pytest.approx([90.0, 80.0, 70.0])
     assert table.loc[1, ["objective", "r"]].tolist() == [-1.25, 8.5]
+    assert table.loc[1, "spread"] == pytest.approx(0.9) and table.loc[1, "distinct"] == 101
+    assert table.loc[1, "spread_r"] == pytest.approx(0.9 / 8.5)
     per_seed, per_digit = ocnn_compare.summary(table)
     assert per_seed.loc[0, "new"] == pytest.approx(85.0) and per_seed.loc[0, "new_higher"] == 1
     assert per_digit.index.tolist() == [0]
     assert per_digit.loc[0, "new_std"] == pytest.approx(pd.Series([90.0, 70.0]).std())
     out = tmp_path / "res" / "c"
     ocnn_compare.main([str(root), "--baseline", str(baseline), "--out", str(out)])
-    assert "| 0 | 1 | 90.0 | 80.0 | -1.250 | 8.500 | 100 |" in re.sub(" +", " ", out.with_suffix(".md").read_text())
+    assert "| 0 | 1 | 90.0 | 80.0 | -1.250 | 8.500 | 9.0e-01 | 1.1e-01 | 101 | 100 |" in re.sub(
+        " +", " ", out.with_suffix(".md").read_text()
+    )
 
 
 def test_a_run_without_the_final_line_has_no_r(tmp_path):
