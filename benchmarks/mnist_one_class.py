@@ -213,10 +213,13 @@ def main(argv: list[str] | None = None) -> None:
     seeds = "; ".join(f"{det} {' '.join(map(str, sorted(set(g['seed']))))}" for det, g in ok.groupby("detector"))
     made = "".join(f"  - `{line}`\n" for line in made)
     budgets = "\n".join(f"  - {det}: {budget_text(group['budget'])}" for det, group in ok.groupby("detector"))
+    commit_text = run_commits(runs)
+    if "not recorded" in commit_text:
+        commit_text += " (not recorded: runs made with code older than the run record)"
     text = f"""# MNIST one-class AUROC (%), mean ± std over seeds
 
 - command: `{COMMAND}` (the experiments of conf/experiment/); the runs here were made by
-{made}{carried_note}- commits of the runs: {run_commits(runs)} (not recorded: runs made with code older than the run record)
+{made}{carried_note}- commits of the runs: {commit_text}
 - data: MNIST (../shared/data/MNIST, the official files); normal = one digit, anomalies = the other nine;
   baselines: 1,000 training images of the digit (seeded subset; 900 train, 100 validation, unused here),
   tested on the full 10,000-image test set. Ruff et al. train on all ~6,000 images of the digit.

@@ -42,6 +42,7 @@ def test_the_table_averages_seeds_per_digit_and_records_commit_and_budget(tmp_pa
     text = out.with_suffix(".md").read_text()
     assert "| 0 | 85.0 ± 7.1 |" in text
     assert "ocsvm abc1234" in text and "  - ocsvm: epochs 5" in text
+    assert "(not recorded" not in text  # every run names its commit: no note about runs that do not
     runs = pd.read_csv(out.parent / "t_runs.csv")
     assert set(runs["git_commit"]) == {"abc1234def"} and set(runs["budget"]) == {"epochs 5"}
 
