@@ -1,0 +1,104 @@
+"""Training throughput under bfloat16 autocast on the CPU, beside float32 (issue 11's 2x, on CPUs with AMX).
+
+    python -m benchmarks.bench_bf16_cpu [--steps 20] [--out results/bench_bf16_cpu]
+
+The same two training loops, networks and batch as `benchmarks.bench`'s train_mfu (clad.training's autoencoder
+and classifier loops), four ways: float32 on the plain NCHW path and on the fast path (CLAD's default layouts),
+then both again inside `torch.autocast("cpu", dtype=torch.bfloat16)`. Also the float32 and bfloat16 peaks (a
+2048^3 matmul each). clad.training's precision "auto" stays float32 on the CPU: this script only measures what
+bf16 would buy; whether it keeps the AUROC is not measured here. Writes OUT.json and OUT.md and prints the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from benchmarks.bench import best_time, peak_gflops, train_throughput
+
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_facts() -> dict:
+    """The CPU's model name and which of CPU_FLAGS it has (Linux /proc/cpuinfo; empty elsewhere)."""
+    info = Path("/proc/cpuinfo")
+    text = info.read_text() if info.exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "")
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return {"cpu": model or platform.processor(), "flags": [f for f in CPU_FLAGS if f in flags]}
+
+
+def bf16_peak(repeats: int) -> float:
+    """GFLOP/s of a 2048^3 bfloat16 matmul on the CPU."""
+    a, b = (torch.randn(2048, 2048, dtype=torch.bfloat16) for _ in range(2))
+    return 2 * 2048**3 / best_time(lambda: a @ b, repeats) / 1e9
+
+
+def measure(steps: int, repeats: int = 3) -> dict:
+    """Images/s of both loops, float32 and bf16 autocast, plain and fast layouts, and the speedups over float32 plain."""
+    peak = peak_gflops(repeats)
+    result = {"peak_float32_gflops": peak, "peak_bfloat16_gflops": bf16_peak(repeats), "paths": {}}
+    for name, channels_last in (("plain", False), ("fast", True)):
+        result["paths"][f"float32 {name}"] = train_throughput(steps, peak, channels_last=channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            result["paths"][f"bfloat16 {name}"] = train_throughput(steps, peak, channels_last=channels_last)
+    base = result["paths"]["float32 plain"]
+    result["speedup_over_float32_plain"] = {
+        path: {loop: r["images_per_s"] / base[loop]["images_per_s"] for loop, r in loops.items()}
+        for path, loops in result["paths"].items()
+    }
+    return result
+
+
+def markdown(info: dict, result: dict) -> str:
+    lines = [f"# CPU training throughput, float32 against bfloat16 autocast ({info['command']})", ""]
+    lines += [f"- {key}: {value}" for key, value in info.items()]
+    lines += [
+        "",
+        f"Peaks (2048^3 matmul): float32 {result['peak_float32_gflops']:.0f} GFLOP/s, "
+        f"bfloat16 {result['peak_bfloat16_gflops']:.0f} GFLOP/s.",
+        "",
+        "| path | autoencoder images/s | classifier images/s | autoencoder x | classifier x |",
+        "|---|---|---|---|---|",
+    ]
+    for path, loops in result["paths"].items():
+        x = result["speedup_over_float32_plain"][path]
+        lines.append(
+            f"| {path} | {loops['autoencoder']['images_per_s']:.0f} | {loops['classifier']['images_per_s']:.0f} | "
+            f"{x['autoencoder']:.2f} | {x['classifier']:.2f} |"
+        )
+    lines += ["", "x: images/s over the float32 plain path's, same networks, batch and steps, same process.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20, help="training steps per measurement")
+    parser.add_argument("--out", default="results/bench_bf16_cpu")
+    args = parser.parse_args(argv)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    info = {
+        "command": "python -m benchmarks.bench_bf16_cpu " + " ".join(sys.argv[1:] if argv is None else argv),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} ({platform.platform()}), {torch.get_num_threads()} torch threads",
+        **cpu_facts(),
+        "git_commit": commit,
+        "torch_version": torch.__version__,
+    }
+    result = measure(args.steps)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps({**info, **result}, indent=1))
+    out.with_suffix(".md").write_text(markdown(info, result))
+    print(json.dumps({**info, **result}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""benchmarks/bench_bf16_cpu.py: the four training paths are measured in one process and the speedups are
+images/s over the float32 plain path's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import bench_bf16_cpu
+
+
+def test_four_paths_and_speedups_relative_to_float32_plain(tmp_path):
+    out = tmp_path / "b"
+    bench_bf16_cpu.main(["--steps", "1", "--out", str(out)])
+    result = json.loads(out.with_suffix(".json").read_text())
+    assert set(result["paths"]) == {"float32 plain", "float32 fast", "bfloat16 plain", "bfloat16 fast"}
+    speedup = result["speedup_over_float32_plain"]
+    assert speedup["float32 plain"] == {"autoencoder": 1.0, "classifier": 1.0}
+    fast, plain = result["paths"]["bfloat16 fast"], result["paths"]["float32 plain"]
+    assert speedup["bfloat16 fast"]["classifier"] == pytest.approx(
+        fast["classifier"]["images_per_s"] / plain["classifier"]["images_per_s"]
+    )
+    assert result["git_commit"] and "flags" in result
+    assert out.with_suffix(".md").read_text().count("| bfloat16 ") == 2
