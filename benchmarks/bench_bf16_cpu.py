@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     info = {
-        "command": "python -m benchmarks.bench_bf16_cpu " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python -m benchmarks.bench_bf16_cpu", *(sys.argv[1:] if argv is None else argv)]),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} ({platform.platform()}), {torch.get_num_threads()} torch threads",
         **cpu_facts(),
