@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLAD_DATA=${CLAD_DATA:-$(cd .. && pwd)/shared/data}
-STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class neural_one_class ocnn_linear diagnosis clad_plus_dev clad_plus ablation_scores table1_gtsrb table2_cifar10 cifar10_five_class bench launchers"}
+STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class neural_one_class ocnn_linear diagnosis clad_plus_dev clad_plus ablation_scores table1_gtsrb table2_cifar10 cifar10_five_class bench bench_bf16_cpu launchers"}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 one_thread() { OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$@"; }
 
@@ -131,6 +131,10 @@ if step bench; then  # the suite's own speed; on an otherwise idle machine
   python -m benchmarks.bench
   python -m benchmarks.bench --skip-micro --e2e ocsvm svdd --growth deepsvdd clad --threads 1 --out results/benchmarks_e2e
 fi
+if step bench_bf16_cpu; then  # CPU training under bf16 autocast beside float32 (pays on CPUs with AMX); idle machine
+  python -m benchmarks.bench_bf16_cpu --steps 80
+fi
+
 if step launchers; then  # experiment=table1_mnist budget=smoke under the basic and the joblib launcher; idle machine
   python -m benchmarks.launcher_timing
 fi
