@@ -25,6 +25,8 @@ from clad.report import load_runs, provenance, relative_path
 
 log = logging.getLogger("ocnn_compare")
 
+# compare()'s columns: the run, both AUROCs (%), the run's label-free signals, its fit time and folder.
+COLUMNS = "seed digit auroc_default auroc_new objective r spread spread_r distinct fit_seconds run_dir".split()
 FINAL = re.compile(r"OCNN: final loss (\S+), r (\S+)")
 
 
@@ -47,7 +49,8 @@ def score_spread(run_dir: str) -> tuple[float, int]:
 
 
 def compare(roots: list[str], baseline: str | Path, keep: str | Path | None = None) -> pd.DataFrame:
-    """One row per new ok run: seed, digit, the default's AUROC and the new one (both in %), objective, r, fit.
+    """One row per new ok run (COLUMNS): seed, digit, the default's AUROC and the new one (both in %), objective,
+    r, test-score spread, fit time.
     `keep`: an earlier OUT.csv whose run folders are gone; its rows that are not runs under `roots` are kept."""
     runs = load_runs(*roots)
     runs = runs[(runs["detector"] == "ocnn") & (runs["status"] == "ok")].copy()
@@ -58,25 +61,8 @@ def compare(roots: list[str], baseline: str | Path, keep: str | Path | None = No
     old = pd.read_csv(baseline)
     old = old[(old["detector"] == "ocnn") & (old["status"] == "ok")]
     old = old.groupby(["seed", "digit"], as_index=False)["auroc"].mean().rename(columns={"auroc": "auroc_default"})
-    table = runs[
-        ["seed", "digit", "auroc", "objective", "r", "spread", "spread_r", "distinct", "fit_seconds", "run_dir"]
-    ].merge(old, on=["seed", "digit"], how="left")[
-        [
-            "seed",
-            "digit",
-            "auroc_default",
-            "auroc",
-            "objective",
-            "r",
-            "spread",
-            "spread_r",
-            "distinct",
-            "fit_seconds",
-            "run_dir",
-        ]
-    ]
-    table[["auroc", "auroc_default"]] *= 100
-    table = table.rename(columns={"auroc": "auroc_new"})
+    table = runs.rename(columns={"auroc": "auroc_new"}).merge(old, on=["seed", "digit"], how="left")[COLUMNS]
+    table[["auroc_new", "auroc_default"]] *= 100
     table["run_dir"] = table["run_dir"].map(relative_path)
     if keep is not None:
         old_rows = pd.read_csv(keep)
