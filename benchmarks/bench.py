@@ -79,9 +79,10 @@ def best_time(fn, repeats: int) -> float:
     return min(times)
 
 
-def peak_gflops(repeats: int, device: str = "cpu") -> float:
-    """A large matmul in the training's precision: float32 on the CPU, bfloat16 on a GPU (autocast's dtype)."""
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+def peak_gflops(repeats: int, device: str = "cpu", dtype: torch.dtype | None = None) -> float:
+    """A large matmul in the training's precision (float32 on the CPU, bfloat16 on a GPU: autocast's dtype)
+    or in `dtype` when given."""
+    dtype = dtype or (torch.bfloat16 if device == "cuda" else torch.float32)
     size = 8192 if device == "cuda" else 2048
     a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
     return 2 * size**3 / best_time(lambda: a @ b, repeats) / 1e9

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.bench import best_time, peak_gflops, train_throughput
+from benchmarks.bench import peak_gflops, train_throughput
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
@@ -35,16 +35,10 @@ def cpu_facts() -> dict:
     return {"cpu": model or platform.processor(), "flags": [f for f in CPU_FLAGS if f in flags]}
 
 
-def bf16_peak(repeats: int) -> float:
-    """GFLOP/s of a 2048^3 bfloat16 matmul on the CPU."""
-    a, b = (torch.randn(2048, 2048, dtype=torch.bfloat16) for _ in range(2))
-    return 2 * 2048**3 / best_time(lambda: a @ b, repeats) / 1e9
-
-
 def measure(steps: int, repeats: int = 3) -> dict:
     """Images/s of both loops, float32 and bf16 autocast, plain and fast layouts, and the speedups over float32 plain."""
     peak = peak_gflops(repeats)
-    result = {"peak_float32_gflops": peak, "peak_bfloat16_gflops": bf16_peak(repeats), "paths": {}}
+    result = {"peak_float32_gflops": peak, "peak_bfloat16_gflops": peak_gflops(repeats, dtype=torch.bfloat16), "paths": {}}
     for name, channels_last in (("plain", False), ("fast", True)):
         result["paths"][f"float32 {name}"] = train_throughput(steps, peak, channels_last=channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16):
