@@ -38,7 +38,11 @@ def cpu_facts() -> dict:
 def measure(steps: int, repeats: int = 3) -> dict:
     """Images/s of both loops, float32 and bf16 autocast, plain and fast layouts, and the speedups over float32 plain."""
     peak = peak_gflops(repeats)
-    result = {"peak_float32_gflops": peak, "peak_bfloat16_gflops": peak_gflops(repeats, dtype=torch.bfloat16), "paths": {}}
+    result = {
+        "peak_float32_gflops": peak,
+        "peak_bfloat16_gflops": peak_gflops(repeats, dtype=torch.bfloat16),
+        "paths": {},
+    }
     for name, channels_last in (("plain", False), ("fast", True)):
         result["paths"][f"float32 {name}"] = train_throughput(steps, peak, channels_last=channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16):
