@@ -30,6 +30,7 @@ class AEReconstruction(Detector):
         eval_batch_size: int = 512,
         device: str = "auto",
         random_state: int | None = 0,
+        precision: str = "auto",
     ):
         self.latent_dim = latent_dim
         self.ae_epochs = ae_epochs
@@ -43,6 +44,7 @@ class AEReconstruction(Detector):
         self.eval_batch_size = eval_batch_size
         self.device = device
         self.random_state = random_state
+        self.precision = precision
 
     def _check_params(self, n: int) -> None:
         # The autoencoder is the whole detector: 0 epochs would score with an untrained one.

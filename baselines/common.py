@@ -97,7 +97,7 @@ def kernel_training_features(
 # ------------------------------------------------------------------ CLAD's stage-1 autoencoder
 # ae_recon and latent_kmeans are "CLAD without its classifier": they take CLAD's autoencoder settings
 # under CLAD's names (latent_dim, ae_epochs, min_steps, ae_channels, ae_hidden, schedule, batch_size,
-# lr, weight_decay; their configs read the same budget keys) and train it exactly as CLAD.fit does.
+# lr, weight_decay, precision; their configs read the same budget keys) and train it exactly as CLAD.fit does.
 
 
 def fit_clad_autoencoder(det: Detector, X: np.ndarray, generator) -> tuple[Standardize, ConvAutoencoder]:
@@ -117,4 +117,5 @@ def fit_clad_autoencoder(det: Detector, X: np.ndarray, generator) -> tuple[Stand
         hidden=det.ae_hidden,
         schedule=det.schedule,
         channels_last=True,  # as CLAD: NHWC weights, faster on oneDNN's CPU convolutions
+        precision=det.precision,
     )

@@ -21,7 +21,7 @@ from torch import nn
 
 from baselines.deepsvdd_nets import GlobalContrastNorm, LeNetDecoder, LeNetEncoder
 from clad.base import Detector, check_param
-from clad.training import fit_epochs, predict
+from clad.training import check_precision, fit_epochs, predict
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class DeepSVDD(Detector):
         eval_batch_size: int = 512,
         device: str = "auto",
         random_state: int | None = 0,
+        precision: str = "auto",
     ):
         self.objective = objective
         self.nu = nu
@@ -69,10 +70,12 @@ class DeepSVDD(Detector):
         self.eval_batch_size = eval_batch_size
         self.device = device
         self.random_state = random_state
+        self.precision = precision
 
     def _check_params(self, n: int) -> None:
         """`epochs` must be >= 1 (the one-class training is the method); `ae_epochs=0` is
         accepted and skips the autoencoder pretraining, with a warning."""
+        check_precision("DeepSVDD", self.precision)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"DeepSVDD: objective must be one of {OBJECTIVES}; got {self.objective!r}")
         self._check("nu", low=0, high=1, low_open=True)
@@ -120,6 +123,7 @@ class DeepSVDD(Detector):
                 opt,
                 gen,
                 "DeepSVDD autoencoder pretraining",
+                precision=self.precision,
             )
         else:
             log.warning(
@@ -168,6 +172,7 @@ class DeepSVDD(Detector):
             gen,
             f"DeepSVDD {self.objective} training",
             on_epoch=next_epoch,
+            precision=self.precision,
         )
         R2 = state["R2"]
         self.radius_ = float(R2.sqrt())

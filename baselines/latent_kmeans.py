@@ -36,6 +36,7 @@ class LatentKMeans(Detector):
         eval_batch_size: int = 512,
         device: str = "auto",
         random_state: int | None = 0,
+        precision: str = "auto",
     ):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
@@ -51,6 +52,7 @@ class LatentKMeans(Detector):
         self.eval_batch_size = eval_batch_size
         self.device = device
         self.random_state = random_state
+        self.precision = precision
 
     def _check_params(self, n: int) -> None:
         """`ae_epochs=0` is accepted (k-means on the codes of an untrained encoder, with a warning)."""

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clad.base import Detector
-from clad.training import fit_epochs, predict, pretrain_autoencoder
+from clad.training import check_precision, fit_epochs, predict, pretrain_autoencoder
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class OCCNN(Detector):
         eval_batch_size: int = 512,
         device: str = "auto",
         random_state: int | None = 0,
+        precision: str = "auto",
     ):
         self.sigma = sigma
         self.feature_norm = feature_norm
@@ -76,10 +77,12 @@ class OCCNN(Detector):
         self.eval_batch_size = eval_batch_size
         self.device = device
         self.random_state = random_state
+        self.precision = precision
 
     def _check_params(self, n: int) -> None:
         """`epochs` must be >= 1 (an untrained classifier scores nothing); `ae_epochs=0` is
         accepted (the feature extractor starts untrained, with a warning)."""
+        check_precision("OCCNN", self.precision)
         self._check("sigma", low=0, low_open=True)
         if self.feature_norm not in FEATURE_NORMS:
             raise ValueError(f"OCCNN: feature_norm must be one of {FEATURE_NORMS}; got {self.feature_norm!r}")
@@ -103,6 +106,7 @@ class OCCNN(Detector):
             gen,
             "OCCNN autoencoder",
             min_steps=self.ae_min_steps,
+            precision=self.precision,
         )
         self.features_ = nn.Sequential(norm, ae.encoder)
         self.classifier_ = nn.Linear(self.latent_dim, 2).to(self.device_)
@@ -119,7 +123,16 @@ class OCCNN(Detector):
             return F.cross_entropy(logits, target)
 
         self.loss_ = fit_epochs(
-            model, loss_fn, len(x), self.epochs, self.batch_size, opt, gen, "OCCNN training", min_steps=self.min_steps
+            model,
+            loss_fn,
+            len(x),
+            self.epochs,
+            self.batch_size,
+            opt,
+            gen,
+            "OCCNN training",
+            min_steps=self.min_steps,
+            precision=self.precision,
         )
         log.info("OCCNN: final loss %.5g", self.loss_[-1] if self.loss_ else float("nan"))
 

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clad.base import Detector
-from clad.training import fit_epochs, predict, pretrain_autoencoder
+from clad.training import check_precision, fit_epochs, predict, pretrain_autoencoder
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class OCNN(Detector):
         eval_batch_size: int = 512,
         device: str = "auto",
         random_state: int | None = 0,
+        precision: str = "auto",
     ):
         self.nu = nu
         self.hidden = hidden
@@ -88,10 +89,12 @@ class OCNN(Detector):
         self.eval_batch_size = eval_batch_size
         self.device = device
         self.random_state = random_state
+        self.precision = precision
 
     def _check_params(self, n: int) -> None:
         """`epochs` must be >= 1 (r of an untrained net ranks nothing); `ae_epochs=0` is accepted
         (the encoder starts untrained and learns with the OC-NN objective alone, with a warning)."""
+        check_precision("OCNN", self.precision)
         self._check("nu", low=0, high=1, low_open=True, high_open=True)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"OCNN: activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
@@ -123,6 +126,7 @@ class OCNN(Detector):
             gen,
             "OCNN autoencoder",
             min_steps=self.ae_min_steps,
+            precision=self.precision,
         )
         encoder = self.ae_.encoder
         self.net_ = nn.Sequential(
@@ -171,6 +175,7 @@ class OCNN(Detector):
             "OCNN training",
             min_steps=self.min_steps,
             on_epoch=r_step,
+            precision=self.precision,
         )
         encoder.requires_grad_(True)
         self.net_.eval()

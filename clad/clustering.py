@@ -150,10 +150,16 @@ class DEC(BaseEstimator):
         check_param("DEC", "alpha", self.alpha, low=0, low_open=True)
 
     def refine(
-        self, encoder: nn.Module, X: torch.Tensor, centers: np.ndarray, generator: torch.Generator
+        self,
+        encoder: nn.Module,
+        X: torch.Tensor,
+        centers: np.ndarray,
+        generator: torch.Generator,
+        precision: str = "auto",
     ) -> tuple[np.ndarray, dict]:
-        """`X` is the encoder's input on its device; trains `encoder` in place. Returns the refined
-        labels and a record of the run (epochs, gradient steps, per-epoch KL loss and label change)."""
+        """`X` is the encoder's input on its device; trains `encoder` in place (`precision`: the training's
+        autocast, clad.training.autocast_dtype). Returns the refined labels and a record of the run
+        (epochs, gradient steps, per-epoch KL loss and label change)."""
         self.check_params()
         if self.max_epochs == 0:
             log.warning("DEC: max_epochs=0: the k-means clusters are not refined")
@@ -186,7 +192,16 @@ class DEC(BaseEstimator):
 
         state["labels"] = assign() if self.max_epochs > 0 else None
         losses = fit_epochs(
-            encoder, loss_fn, len(X), self.max_epochs, self.batch_size, opt, generator, "dec", on_epoch=after_epoch
+            encoder,
+            loss_fn,
+            len(X),
+            self.max_epochs,
+            self.batch_size,
+            opt,
+            generator,
+            "dec",
+            on_epoch=after_epoch,
+            precision=precision,
         )
         steps = len(losses) * math.ceil(len(X) / self.batch_size)
         encoder.eval()

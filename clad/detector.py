@@ -79,6 +79,7 @@ class CLAD(Detector):
         random_state: int | None = 0,
         save_codes: bool = False,
         channels_last: bool = True,
+        precision: str = "auto",
     ):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
@@ -101,6 +102,7 @@ class CLAD(Detector):
         self.random_state = random_state
         self.save_codes = save_codes
         self.channels_last = channels_last
+        self.precision = precision
 
     def _check_params(self, n: int) -> None:
         """Every setting that could fail after training is checked here, before any of it.
@@ -138,6 +140,7 @@ class CLAD(Detector):
             hidden=self.ae_hidden,
             schedule=self.schedule,
             channels_last=self.channels_last,
+            precision=self.precision,
         )
         diag.update(_stage("ae", ae.loss_history, len(X), self.batch_size))
         x = torch.from_numpy(X).to(self.device_)
@@ -153,7 +156,9 @@ class CLAD(Detector):
         diag["seconds_kmeans"] = clock.lap()
         if self.dec is not None:
             kmeans_labels = labels
-            labels, record = clone(self.dec, safe=False).refine(ae.encoder, xs, km.cluster_centers_, gen)
+            labels, record = clone(self.dec, safe=False).refine(
+                ae.encoder, xs, km.cluster_centers_, gen, precision=self.precision
+            )
             diag.update(
                 dec_epochs=record["epochs"],
                 dec_steps=record["steps"],
@@ -207,6 +212,7 @@ class CLAD(Detector):
             min_steps=self.min_steps,
             schedule=self.schedule,
             on_epoch=holdout_accuracy,
+            precision=self.precision,
         )
         self.model_.eval()
         train_pred = predict(self.model_, x[train], self.eval_batch_size, self.device_).argmax(1)
