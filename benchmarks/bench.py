@@ -19,9 +19,13 @@ results/benchmarks.md and prints the JSON as its last line.
   same process, interleaved with the fast path, twice each (the faster of the two kept); `train_speedup` = the fast
   path's images/s over the plain path's (issue 11's target: 2x). The fast path is CLAD's default: the autoencoder
   NHWC, the classifier NCHW on a CPU (NHWC ran it at 0.94x, commit 9b13265) and NHWC on CUDA.
+- train_bf16 (CPU only): the fast path under bf16 autocast (`precision=bfloat16`), interleaved with the other two,
+  its MFU against a bf16 matmul's peak; `train_speedup_bf16` = its images/s over the plain float32 path's. bf16 is
+  opt-in on the CPU (`precision: auto` is float32 there); on CPUs with AMX it is 2-3.6x (results/bench_bf16_cpu.md).
 - e2e (--e2e DETECTOR ...): wall time, fit time, peak resident memory (the child's own ru_maxrss, os.wait4) and AUROC
   of `python run.py dataset=mnist split=mnist_cur detector=NAME` at the default budget, one run at a time; a name
-  `clad:plain` runs CLAD on the plain path (`+detector.channels_last=false`). Needs $CLAD_DATA (MNIST).
+  `clad:plain` runs CLAD on the plain path (`+detector.channels_last=false`), `clad:bf16` with `precision=bfloat16`.
+  Needs $CLAD_DATA (MNIST).
 - growth (--growth DETECTOR ...): fit time at 2k, 4k, 8k and all ~16k `mnist_cur` training images
   (budget.max_train_per_class), and the log-log slope of fit time against n (scipy.stats.linregress).
 
@@ -96,10 +100,13 @@ def step_flops(model: torch.nn.Module, loss_of) -> float:
     return float(counter.get_total_flops())
 
 
-def train_throughput(steps: int, peak: float, channels_last: bool = True, device: str = "cpu") -> dict:
+def train_throughput(
+    steps: int, peak: float, channels_last: bool = True, device: str = "cpu", precision: str = "auto"
+) -> dict:
     """Images/s and MFU of the autoencoder's and the classifier's training loops (clad.training), with the
     weights' layouts CLAD trains them in (channels_last: the autoencoder NHWC, the classifier NHWC on CUDA only,
-    as clad.detector) or on the plain NCHW path; the data held on `device`."""
+    as clad.detector) or on the plain NCHW path, under the training's `precision` (clad.training.autocast_dtype);
+    the data held on `device`. MFU is against `peak`, which should be a matmul in the same precision."""
     gen = torch.Generator().manual_seed(0)
     n = steps * BATCH
     x = torch.rand(n, *SHAPE).to(device)
@@ -115,12 +122,12 @@ def train_throughput(steps: int, peak: float, channels_last: bool = True, device
         "autoencoder": (
             ae,
             lambda m: torch.nn.functional.mse_loss(m(batch), batch),
-            lambda: train_autoencoder(ae, x, 1, BATCH, 1e-3, 0.0, gen),
+            lambda: train_autoencoder(ae, x, 1, BATCH, 1e-3, 0.0, gen, precision=precision),
         ),
         "classifier": (
             clf,
             lambda m: torch.nn.functional.cross_entropy(m(batch), y[:BATCH]),
-            lambda: train_classifier(clf, x, y, 1, BATCH, 1e-3, 0.0, gen),
+            lambda: train_classifier(clf, x, y, 1, BATCH, 1e-3, 0.0, gen, precision=precision),
         ),
     }
     for name, (model, loss_of, one_epoch) in runs.items():
@@ -139,6 +146,11 @@ def train_throughput(steps: int, peak: float, channels_last: bool = True, device
 def fastest(measurements: list[dict]) -> dict:
     """Per training loop, the measurement with the most images/s."""
     return {name: max((m[name] for m in measurements), key=lambda r: r["images_per_s"]) for name in measurements[0]}
+
+
+def speedups(new: dict, old: dict) -> dict:
+    """Per training loop, `new`'s images/s over `old`'s."""
+    return {k: new[k]["images_per_s"] / old[k]["images_per_s"] for k in new}
 
 
 def odin(n: int, n_single: int, repeats: int, device: str = "cpu") -> dict:
@@ -240,13 +252,19 @@ def run_job(name: str, *overrides: str) -> dict:
 MNIST_CUR = ("dataset=mnist", "split=mnist_cur", "device=cpu")
 
 
+# The paths of an --e2e name DETECTOR:PATH and their overrides ("": the defaults, the fast path).
+E2E_PATHS = {"": (), "plain": ("+detector.channels_last=false",), "bf16": ("precision=bfloat16",)}
+
+
 def e2e(names: list[str], base: tuple[str, ...] = MNIST_CUR) -> list[dict]:
     """End to end, one run at a time at the default budget (budget=cpu), with the overrides (threads) of `base`."""
+    for name in names:
+        if name.partition(":")[2] not in E2E_PATHS:
+            raise ValueError(f"--e2e {name}: the path after ':' must be one of {sorted(E2E_PATHS)}")
     out = []
     for name in names:
         detector, _, path = name.partition(":")
-        extra = ("+detector.channels_last=false",) if path == "plain" else ()
-        out.append(run_job(name, *base, f"detector={detector}", *extra))
+        out.append(run_job(name, *base, f"detector={detector}", *E2E_PATHS[path]))
         log_line(out[-1])
     return out
 
@@ -302,8 +320,21 @@ def markdown(command: str, info: dict, result: dict) -> str:
                 f"{r['mfu']:.3f} |"
                 for name, r in result[key].items()
             ]
+        if "train_bf16" in result:
+            lines += [
+                f"| {name} | fast + bf16 autocast (`precision=bfloat16`; MFU against the bf16 peak) | "
+                f"{r['images_per_s']:.0f} | {r['gflop_per_step']:.2f} | {r['gflops']:.1f} | {r['mfu']:.3f} |"
+                for name, r in result["train_bf16"].items()
+            ]
         speedup = ", ".join(f"{k} {v:.2f}x" for k, v in result["train_speedup"].items())
         lines += ["", f"train_speedup (fast over plain images/s): {speedup} (target: 2x)."]
+        if "train_bf16" in result:
+            speedup = ", ".join(f"{k} {v:.2f}x" for k, v in result["train_speedup_bf16"].items())
+            lines += [
+                "",
+                f"train_speedup_bf16 (fast + bf16 autocast over plain float32 images/s): {speedup}; "
+                f"bf16 peak ({result['peak_matmul_bf16']}) {result['peak_gflops_bf16']:.1f} GFLOP/s.",
+            ]
     if "odin" in result:
         o = result["odin"]
         lines += [
@@ -382,13 +413,25 @@ def main(argv: list[str] | None = None) -> None:
         result["peak_gflops"] = peak
         result["peak_matmul"] = "8192^3 bfloat16 matmul" if args.device == "cuda" else "2048^3 float32 matmul"
         # Plain and fast interleaved, twice each, the faster kept: the shared cores' speed drifts within a run (the
-        # identical NCHW classifier once measured 1.6x apart in the plain and the fast slot).
-        paths = [train_throughput(steps, peak, channels_last=fast, device=args.device) for fast in (False, True) * 2]
-        result["train_before"] = fastest(paths[0::2])
-        result["train"] = fastest(paths[1::2])
-        result["train_speedup"] = {
-            k: result["train"][k]["images_per_s"] / result["train_before"][k]["images_per_s"] for k in result["train"]
-        }
+        # identical NCHW classifier once measured 1.6x apart in the plain and the fast slot). On the CPU also the
+        # fast path under bf16 autocast (precision=bfloat16; on a GPU the fast path already is bf16).
+        cpu = args.device == "cpu"
+        if cpu:
+            peak_bf16 = peak_gflops(repeats, dtype=torch.bfloat16)
+            result["peak_gflops_bf16"] = peak_bf16
+            result["peak_matmul_bf16"] = "2048^3 bfloat16 matmul"
+        settings = [(False, "auto", peak), (True, "auto", peak)] + ([(True, "bfloat16", peak_bf16)] if cpu else [])
+        paths = [
+            train_throughput(steps, top, channels_last=fast, device=args.device, precision=precision)
+            for fast, precision, top in settings * 2
+        ]
+        every = len(settings)
+        result["train_before"] = fastest(paths[0::every])
+        result["train"] = fastest(paths[1::every])
+        result["train_speedup"] = speedups(result["train"], result["train_before"])
+        if cpu:
+            result["train_bf16"] = fastest(paths[2::every])
+            result["train_speedup_bf16"] = speedups(result["train_bf16"], result["train_before"])
         result["odin"] = odin(1024 if args.quick else 4096, 64 if args.quick else 256, repeats, args.device)
         sets = [(16_000, 10, 10)] + ([] if args.quick else [(100_000, 64, 100)])
         result["kmeans"] = kmeans(sets, use_gpu=args.device == "cuda")

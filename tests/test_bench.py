@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from benchmarks.bench import fastest, loglog_slope, main, markdown
+import clad.training
+from benchmarks import bench
+from benchmarks.bench import fastest, loglog_slope, main, markdown, speedups
 
 
 def test_loglog_slope_is_the_exponent_of_the_growth():
@@ -57,3 +59,43 @@ def test_fastest_keeps_each_loops_best_measurement():
     slow = {"autoencoder": {"images_per_s": 900.0}, "classifier": {"images_per_s": 3100.0}}
     fast = {"autoencoder": {"images_per_s": 1300.0}, "classifier": {"images_per_s": 1900.0}}
     assert fastest([slow, fast]) == {"autoencoder": fast["autoencoder"], "classifier": slow["classifier"]}
+
+
+def _loops(ae: float, clf: float) -> dict:
+    row = {"gflop_per_step": 1.0, "gflops": 10.0, "mfu": 0.1}
+    return {"autoencoder": {"images_per_s": ae, **row}, "classifier": {"images_per_s": clf, **row}}
+
+
+def test_markdown_shows_the_bf16_path_and_its_speedup():
+    result = {"peak_gflops": 350.0, "peak_matmul": "2048^3 float32 matmul", "peak_gflops_bf16": 2200.0}
+    result |= {"peak_matmul_bf16": "2048^3 bfloat16 matmul", "train_before": _loops(1000, 2000)}
+    result |= {"train": _loops(1500, 2000), "train_bf16": _loops(3000, 4000)}
+    result |= {"train_speedup": speedups(result["train"], result["train_before"])}
+    result |= {"train_speedup_bf16": speedups(result["train_bf16"], result["train_before"])}
+    text = markdown("python -m benchmarks.bench", {}, result)
+    assert "| autoencoder | fast + bf16 autocast (`precision=bfloat16`; MFU against the bf16 peak) | 3000 |" in text
+    assert "train_speedup (fast over plain images/s): autoencoder 1.50x, classifier 1.00x" in text
+    assert (
+        "train_speedup_bf16 (fast + bf16 autocast over plain float32 images/s): autoencoder 3.00x, classifier 2.00x"
+        in text
+    )
+
+
+def test_e2e_refuses_an_unknown_path_before_running_anything(monkeypatch):
+    ran = []
+    monkeypatch.setattr(bench, "run_job", lambda *a: ran.append(a) or {})
+    monkeypatch.setattr(bench, "log_line", lambda row: None)
+    with pytest.raises(ValueError, match=r"--e2e clad:fp16: the path after ':' must be one of \['', 'bf16', 'plain'\]"):
+        bench.e2e(["clad", "clad:fp16"])
+    assert ran == []
+    bench.e2e(["clad:bf16"])
+    assert ran[0][-2:] == ("detector=clad", "precision=bfloat16")
+
+
+def test_train_throughput_trains_in_the_precision_asked_for(monkeypatch):
+    seen = []
+    real = clad.training.autocast_dtype
+    monkeypatch.setattr(clad.training, "autocast_dtype", lambda d, p: seen.append(p) or real(d, p))
+    out = bench.train_throughput(1, 100.0, precision="bfloat16")
+    assert len(seen) == 4 and set(seen) == {"bfloat16"}  # each loop's warm-up epoch and timed epoch
+    assert set(out) == {"autoencoder", "classifier"} and all(r["images_per_s"] > 0 for r in out.values())
