@@ -60,6 +60,19 @@ from clad.scores import ODIN
 from clad.training import train_autoencoder, train_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
+
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_facts() -> dict:
+    """The CPU's model name and which of CPU_FLAGS it has (Linux /proc/cpuinfo; empty elsewhere)."""
+    info = Path("/proc/cpuinfo")
+    text = info.read_text() if info.exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "")
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return {"cpu": model or platform.processor(), "flags": [f for f in CPU_FLAGS if f in flags]}
+
+
 SHAPE = (1, 28, 28)
 BATCH = 128
 
@@ -256,16 +269,45 @@ MNIST_CUR = ("dataset=mnist", "split=mnist_cur", "device=cpu")
 E2E_PATHS = {"": (), "plain": ("+detector.channels_last=false",), "bf16": ("precision=bfloat16",)}
 
 
-def e2e(names: list[str], base: tuple[str, ...] = MNIST_CUR) -> list[dict]:
-    """End to end, one run at a time at the default budget (budget=cpu), with the overrides (threads) of `base`."""
+def e2e(names: list[str], base: tuple[str, ...] = MNIST_CUR, seeds: list[int] | None = None, on_row=None) -> list[dict]:
+    """End to end, one run at a time at the default budget (budget=cpu), with the overrides (threads) of `base`:
+    every name for each of `seeds` (seed by seed, so the paths of a seed finish together; None: the config's seed).
+    `on_row(rows)` is called after each run (e.g. to save the rows so far)."""
     for name in names:
         if name.partition(":")[2] not in E2E_PATHS:
             raise ValueError(f"--e2e {name}: the path after ':' must be one of {sorted(E2E_PATHS)}")
     out = []
-    for name in names:
-        detector, _, path = name.partition(":")
-        out.append(run_job(name, *base, f"detector={detector}", *E2E_PATHS[path]))
-        log_line(out[-1])
+    for seed in seeds or [None]:
+        for name in names:
+            detector, _, path = name.partition(":")
+            extra = () if seed is None else (f"seed={seed}",)
+            out.append(run_job(name, *base, f"detector={detector}", *E2E_PATHS[path], *extra))
+            if seed is not None:
+                out[-1]["seed"] = seed
+            log_line(out[-1])
+            if on_row is not None:
+                on_row(out)
+    return out
+
+
+def e2e_summary(rows: list[dict]) -> dict:
+    """Per --e2e name, over its runs that finished: the runs, the AUROC's mean and std (ddof 1) and the mean wall
+    and fit seconds, the largest peak memory; and each name's mean fit time over the first name's."""
+    out = {}
+    for name in dict.fromkeys(r["name"] for r in rows):
+        ok = [r for r in rows if r["name"] == name and r.get("status") == "ok"]
+        aurocs = [r["auroc"] for r in ok]
+        out[name] = {
+            "runs": len(ok),
+            "auroc_mean": float(np.mean(aurocs)) if ok else None,
+            "auroc_std": float(np.std(aurocs, ddof=1)) if len(ok) > 1 else None,
+            "wall_s_mean": float(np.mean([r["wall_s"] for r in ok])) if ok else None,
+            "fit_s_mean": float(np.mean([r["fit_seconds"] for r in ok])) if ok else None,
+            "peak_rss_gib_max": max(r["peak_rss_gib"] for r in ok) if ok else None,
+        }
+    first = next(iter(out.values()), {}).get("fit_s_mean")
+    for row in out.values():
+        row["fit_over_first"] = row["fit_s_mean"] / first if first and row["fit_s_mean"] else None
     return out
 
 
@@ -372,10 +414,24 @@ def markdown(command: str, info: dict, result: dict) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {r['name']} | `{r['command']}` | {r['n_train']} | {r['wall_s']:.0f} | {r['fit_seconds'] or 0:.0f} | "
+            f"| {r['name']}{'' if r.get('seed') is None else ' seed ' + str(r['seed'])} | `{r['command']}` | {r['n_train']} | {r['wall_s']:.0f} | {r['fit_seconds'] or 0:.0f} | "
             f"{r['peak_rss_gib']:.2f} | {100 * (r['auroc'] or float('nan')):.1f} | {r['status']} |"
             for r in runs
         ]
+    summary = result.get("e2e_summary", {})
+    if summary:
+        first = next(iter(summary))
+        lines += [
+            "",
+            f"| run | runs | AUROC mean ± std | wall s mean | fit s mean | fit over {first}'s | peak RSS GiB max |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in summary.items():
+            auroc = "n/a" if r["auroc_mean"] is None else f"{100 * r['auroc_mean']:.1f}"
+            auroc += "" if r["auroc_std"] is None else f" ± {100 * r['auroc_std']:.1f}"
+            nums = [r["wall_s_mean"], r["fit_s_mean"], r["fit_over_first"], r["peak_rss_gib_max"]]
+            cells = ["n/a" if v is None else f"{v:.{d}f}" for v, d in zip(nums, (0, 0, 2, 2))]
+            lines.append(f"| {name} | {r['runs']} | {auroc} | " + " | ".join(cells) + " |")
     for name, g in result.get("growth", {}).items():
         slope = "n/a" if g["slope"] is None else f"{g['slope']:.2f}"
         lines += ["", f"{name}: log-log slope of fit time against training images {slope} (target <= 1.1)."]
@@ -390,6 +446,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--growth", nargs="+", metavar="DETECTOR", help="fit time at 2k-16k mnist_cur images")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the in-process figures run")
+    parser.add_argument("--seeds", type=int, nargs="+", help="run every --e2e name at each of these seeds")
     parser.add_argument("--threads", type=int, help="threads of each --e2e/--growth run (default: every core)")
     parser.add_argument("--skip-micro", action="store_true", help="only --e2e/--growth, not the in-process figures")
     parser.add_argument("--note", help="a line about the load on the machine, kept in the JSON and the Markdown")
@@ -441,29 +498,43 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:  # a job's threads, as a parallel launcher gives them (config and OpenMP/MKL)
         base += (f"threads={args.threads}",)
         os.environ.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    command = " ".join(["python -m benchmarks.bench", *sys.argv[1:]])
+
+    def write(finished: bool) -> dict:
+        """OUT.json and OUT.md with every figure so far (after each --e2e run too: a cut run keeps its rows)."""
+        info = {
+            "command": command,
+            "started": started,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) if finished else "(not yet: partial)",
+            "machine": f"{platform.node()} ({platform.platform()}), {os.cpu_count()} CPUs, "
+            f"{torch.get_num_threads()} torch threads, cuda: {torch.cuda.is_available()}",
+            "cpu": "{cpu} (flags: {flags})".format(**cpu_facts()),
+            **{
+                k: v
+                for k, v in provenance().items()
+                if k in ("git_commit", "git_dirty", "torch_version", "faiss_version")
+            },
+        }
+        if args.e2e or args.growth:
+            info["data"] = "$CLAD_DATA (MNIST, the official files)"
+            info["threads_per_run"] = args.threads or "torch's default (every core)"
+        if args.note:
+            info["note"] = args.note
+        record = {"provenance": info, **result}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".json").write_text(json.dumps(record, indent=1))
+        args.out.with_suffix(".md").write_text(markdown(command, info, result))
+        return record
+
+    def save_rows(rows: list[dict]) -> None:
+        result["e2e"], result["e2e_summary"] = rows, e2e_summary(rows)
+        write(finished=False)
+
     if args.e2e:
-        result["e2e"] = e2e(args.e2e, base)
+        save_rows(e2e(args.e2e, base, args.seeds, on_row=save_rows))
     if args.growth:
         result["growth"] = growth(args.growth, base)
-    command = " ".join(["python -m benchmarks.bench", *sys.argv[1:]])
-    info = {
-        "command": command,
-        "started": started,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": f"{platform.node()} ({platform.platform()}), {os.cpu_count()} CPUs, "
-        f"{torch.get_num_threads()} torch threads, cuda: {torch.cuda.is_available()}",
-        **{k: v for k, v in provenance().items() if k in ("git_commit", "git_dirty", "torch_version", "faiss_version")},
-    }
-    if args.e2e or args.growth:
-        info["data"] = "$CLAD_DATA (MNIST, the official files)"
-        info["threads_per_run"] = args.threads or "torch's default (every core)"
-    if args.note:
-        info["note"] = args.note
-    record = {"provenance": info, **result}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(record, indent=1))
-    args.out.with_suffix(".md").write_text(markdown(command, info, result))
-    print(json.dumps(record))
+    print(json.dumps(write(finished=True)))
 
 
 if __name__ == "__main__":

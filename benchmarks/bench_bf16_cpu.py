@@ -21,18 +21,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.bench import peak_gflops, train_throughput
-
-CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-
-
-def cpu_facts() -> dict:
-    """The CPU's model name and which of CPU_FLAGS it has (Linux /proc/cpuinfo; empty elsewhere)."""
-    info = Path("/proc/cpuinfo")
-    text = info.read_text() if info.exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "")
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return {"cpu": model or platform.processor(), "flags": [f for f in CPU_FLAGS if f in flags]}
+from benchmarks.bench import cpu_facts, peak_gflops, train_throughput
 
 
 def measure(steps: int, repeats: int = 3) -> dict:

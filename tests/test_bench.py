@@ -3,6 +3,7 @@ measured by the script, never in tests)."""
 
 import json
 
+import numpy as np
 import pytest
 
 import clad.training
@@ -99,3 +100,34 @@ def test_train_throughput_trains_in_the_precision_asked_for(monkeypatch):
     out = bench.train_throughput(1, 100.0, precision="bfloat16")
     assert len(seen) == 4 and set(seen) == {"bfloat16"}  # each loop's warm-up epoch and timed epoch
     assert set(out) == {"autoencoder", "classifier"} and all(r["images_per_s"] > 0 for r in out.values())
+
+
+def _run(name: str, seed: int, auroc: float, fit: float, status: str = "ok") -> dict:
+    row = {"name": name, "command": f"python run.py {name}", "seed": seed, "n_train": 100, "wall_s": fit + 10}
+    return row | {"fit_seconds": fit, "peak_rss_gib": 1.0 + seed, "auroc": auroc, "status": status}
+
+
+def test_e2e_runs_every_name_at_each_seed_and_saves_after_each_run(monkeypatch):
+    monkeypatch.setattr(bench, "run_job", lambda name, *o: {"name": name, "overrides": o})
+    monkeypatch.setattr(bench, "log_line", lambda row: None)
+    saved = []
+    rows = bench.e2e(["clad", "clad:bf16"], ("dataset=mnist",), seeds=[0, 1], on_row=lambda r: saved.append(len(r)))
+    assert [(r["name"], r["seed"]) for r in rows] == [("clad", 0), ("clad:bf16", 0), ("clad", 1), ("clad:bf16", 1)]
+    assert rows[3]["overrides"] == ("dataset=mnist", "detector=clad", "precision=bfloat16", "seed=1")
+    assert saved == [1, 2, 3, 4]
+
+
+def test_e2e_summary_averages_the_finished_runs_of_each_name():
+    rows = [_run("clad", 0, 0.90, 400.0), _run("clad:bf16", 0, 0.89, 200.0), _run("clad", 1, 0.94, 600.0)]
+    rows += [_run("clad:bf16", 1, 0.93, 300.0), _run("clad:bf16", 2, 0.0, 0.0, status="failed")]
+    summary = bench.e2e_summary(rows)
+    assert summary["clad"]["runs"] == 2 and summary["clad:bf16"]["runs"] == 2  # the failed run is left out
+    assert summary["clad"]["auroc_mean"] == pytest.approx(0.92)
+    assert summary["clad"]["auroc_std"] == pytest.approx(np.std([0.90, 0.94], ddof=1))
+    assert summary["clad:bf16"]["fit_over_first"] == pytest.approx(250.0 / 500.0)
+    assert summary["clad"]["peak_rss_gib_max"] == 2.0
+    text = markdown(
+        "python -m benchmarks.bench --e2e clad clad:bf16 --seeds 0 1", {}, {"e2e": rows, "e2e_summary": summary}
+    )
+    assert "| clad:bf16 | 2 | 91.0 ± 2.8 | 260 | 250 | 0.50 | 2.00 |" in text
+    assert "| clad seed 1 | `python run.py clad` |" in text
