@@ -14,7 +14,8 @@ folder names), so it can be rerun while the sweep is still going. Writes results
 per run, with its commit and budget) and results/mnist_one_class.md (the rendered table, the command,
 data, seeds and machine).
 
-`--keep results/mnist_one_class_runs.csv` adds new runs to a table whose earlier runs' folders are gone
+`--drop-kept ocnn` leaves the kept runs of a detector out, with their sweep commands (runs the roots supersede:
+OC-NN's when its default became g = linear). `--keep results/mnist_one_class_runs.csv` adds new runs to a table whose earlier runs' folders are gone
 (multirun/ is not in git): every row of that file that is not a run under the roots is kept as it is (a job
 run again in a new folder is a new run, so a failed attempt stays reported beside it, as with folders), and the sweep commands, commits and budgets of those rows come from the file's own
 columns or, for a file written before it had them, from the .md written beside it. The .md says how many
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import logging
 import platform
+import re
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +117,17 @@ def carry(previous: Path, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return merged, commands
 
 
+DETECTOR_OVERRIDE = re.compile(r"(?:^|\s)detector=(\S+)")
+
+
+def drop_kept(runs: pd.DataFrame, commands: list[str], detectors: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """`runs` without the kept rows of `detectors`, and `commands` without the sweeps of those detectors alone
+    (a command whose `detector=` override names one of them; a sweep of several detectors stays)."""
+    drop = runs["kept_from"].notna() & runs["detector"].isin(detectors)
+    commands = [c for c in commands if not any(m in detectors for m in DETECTOR_OVERRIDE.findall(c))]
+    return runs[~drop].reset_index(drop=True), commands
+
+
 def budget_of(runs: pd.DataFrame) -> str:
     """A detector's training budget as its runs' configs say (epochs, steps, images a class)."""
     keys = [c for c in runs.columns if c.split(".")[0] == "detector" and c.split(".")[-1] in EPOCH_KEYS]
@@ -180,6 +193,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("roots", nargs="+", help="multirun folders of benchmarks/mnist_one_class.sh")
     p.add_argument("--out", type=Path, default=Path("results/mnist_one_class"))
     p.add_argument("--keep", type=Path, help="an earlier *_runs.csv whose rows the roots do not replace are kept")
+    p.add_argument(
+        "--drop-kept",
+        nargs="+",
+        default=[],
+        metavar="DETECTOR",
+        help="leave out the kept runs (and their sweep commands) of these detectors: runs the roots supersede",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     runs = build(args.roots)
@@ -191,12 +211,18 @@ def main(argv: list[str] | None = None) -> None:
     n_carried, carried_note = 0, ""
     if args.keep:
         runs, old_commands = carry(args.keep, runs)
+        runs, old_commands = drop_kept(runs, old_commands, args.drop_kept)
         n_carried = int(runs["kept_from"].notna().sum())
         made = old_commands + [c for c in made if c not in old_commands]
         carried_note = (
             f"- {n_carried} of the runs are carried from `{args.keep}` (`--keep`): their folders are not in this "
             "checkout; their numbers, commits and budgets are that file's.\n"
         )
+        if args.drop_kept:
+            carried_note += (
+                f"- left out of the carried runs (`--drop-kept`): those of {', '.join(args.drop_kept)}, superseded by "
+                "the runs under the roots.\n"
+            )
     runs["digit"] = runs["digit"].astype(int)
     runs["auroc_pct"] = 100 * runs["auroc"]
     table = summarize(

@@ -108,3 +108,25 @@ def test_keep_reads_commits_and_budgets_from_the_md_of_an_older_csv(tmp_path):
 def test_a_budget_in_another_key_order_is_the_same_budget():
     budgets = pd.Series(["epochs 5, min_steps 3000", "min_steps 3000, epochs 5", None, "epochs 7"])
     assert mnist_one_class.budget_text(budgets) == "epochs 5, min_steps 3000 | epochs 7"
+
+
+def test_drop_kept_replaces_a_detectors_carried_runs_by_the_new_ones(tmp_path):
+    """OC-NN's default changed: its carried runs (the old default) leave the table, the other detectors' stay."""
+    first = tmp_path / "first"
+    _run(first / "0", "ocsvm", 0, 0, auroc=0.90)
+    _run(first / "1", "ocnn", 0, 0, auroc=0.60)
+    out = tmp_path / "res" / "t"
+    mnist_one_class.main([str(first), "--out", str(out)])
+    assert mnist_one_class.drop_kept(
+        pd.DataFrame({"detector": ["ocnn", "ocnn", "ocsvm"], "kept_from": ["x", None, "x"]}),
+        ["python run.py detector=ocnn seed=1", "python run.py -m detector=ocnn,occnn", "python run.py seed=2"],
+        ["ocnn"],
+    )[1] == ["python run.py -m detector=ocnn,occnn", "python run.py seed=2"]
+    new = tmp_path / "new"
+    _run(new / "0", "ocnn", 0, 0, auroc=0.95)
+    kept = out.parent / "t_runs.csv"
+    mnist_one_class.main([str(new), "--out", str(out), "--keep", str(kept), "--drop-kept", "ocnn"])
+    runs = pd.read_csv(kept)
+    assert sorted(zip(runs["detector"], runs["auroc"])) == [("ocnn", 0.95), ("ocsvm", 0.90)]
+    text = out.with_suffix(".md").read_text()
+    assert "1 of the runs are carried from" in text and "(`--drop-kept`): those of ocnn" in text
