@@ -37,17 +37,21 @@ if step mnist_one_class; then
   one_thread python run.py experiment=table3_mnist_one_class hydra/launcher=parallel
   python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad
 fi
-if step neural_one_class; then  # OC-NN and OCCNN with issue 13's defaults (seed outermost: stopping early keeps whole seeds)
-  one_thread python run.py experiment=table3_mnist_one_class_neural threads=1
-  python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad \
-    multirun/table3_mnist_one_class_neural
-fi
-
-if step ocnn_linear; then  # issue 13: OC-NN with the paper's other g (linear), MNIST one-class (baselines_diagnosis.md, part 9)
+if step neural_one_class; then  # OCCNN and OC-NN with issue 13's defaults (seed outermost: stopping early keeps whole seeds)
+  one_thread python run.py experiment=table3_mnist_one_class_neural detector=occnn threads=1
+  # OC-NN at its default, g = linear since session 19 (results/baselines_diagnosis.md, part 10)
   one_thread python run.py experiment=table3_mnist_one_class_neural detector=ocnn detector.activation=linear threads=1 \
     hydra.sweep.dir=multirun/table3_mnist_one_class_neural_ocnn_linear
+  python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad \
+    multirun/table3_mnist_one_class_neural multirun/table3_mnist_one_class_neural_ocnn_linear
+fi
+if step ocnn_linear; then  # issue 13: OC-NN's g = linear against the sigmoid, MNIST one-class (baselines_diagnosis.md, parts 9-10)
+  one_thread python run.py experiment=table3_mnist_one_class_neural detector=ocnn detector.activation=sigmoid threads=1 \
+    hydra.sweep.dir=multirun/table3_mnist_one_class_neural_ocnn_sigmoid
   python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class_neural_ocnn_linear --out results/ocnn_linear_mnist/mnist_one_class
-  python -m benchmarks.ocnn_compare multirun/table3_mnist_one_class_neural_ocnn_linear --out results/ocnn_linear_mnist/compare
+  python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class_neural_ocnn_sigmoid --out results/ocnn_linear_mnist/sigmoid
+  python -m benchmarks.ocnn_compare multirun/table3_mnist_one_class_neural_ocnn_linear \
+    --baseline results/ocnn_linear_mnist/sigmoid_runs.csv --out results/ocnn_linear_mnist/compare
 fi
 if step diagnosis; then
   bash benchmarks/clad_diagnosis.sh
@@ -81,11 +85,11 @@ if step table1_gtsrb; then  # in pieces, as results/table1_gtsrb/README.md ran i
   one_thread python run.py experiment=table1_gtsrb detector=ae_recon,latent_kmeans seed=2 threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ae_s2
   one_thread python run.py experiment=table1_gtsrb detector=occnn seed=1 threads=1 hydra.sweep.dir=multirun/table1_gtsrb_occnn_s1
   one_thread python run.py experiment=table1_gtsrb detector=occnn seed=2 threads=1 hydra.sweep.dir=multirun/table1_gtsrb_occnn_s2
-  # sessions 14-16: OC-NN, seeds 0, 1, 2
+  # sessions 14-16: OC-NN, seeds 0, 1, 2, with g = sigmoid (OC-NN's default then; linear since session 19)
   for S in gtsrb_spdl gtsrb_inst gtsrb_warn gtsrb_dirc gtsrb_spec gtsrb_regn; do
-    one_thread python run.py experiment=table1_gtsrb detector=ocnn seed=0 split=$S threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ocnn_$S
-    one_thread python run.py experiment=table1_gtsrb detector=ocnn seed=1 split=$S threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ocnn_${S}_s1
-    one_thread python run.py experiment=table1_gtsrb detector=ocnn seed=2 split=$S threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ocnn_${S}_s2
+    one_thread python run.py experiment=table1_gtsrb detector=ocnn detector.activation=sigmoid seed=0 split=$S threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ocnn_$S
+    one_thread python run.py experiment=table1_gtsrb detector=ocnn detector.activation=sigmoid seed=1 split=$S threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ocnn_${S}_s1
+    one_thread python run.py experiment=table1_gtsrb detector=ocnn detector.activation=sigmoid seed=2 split=$S threads=1 hydra.sweep.dir=multirun/table1_gtsrb_ocnn_${S}_s2
   done
   python sweep.py multirun/table1_gtsrb multirun/table1_gtsrb_clad_plus multirun/table1_gtsrb_kernel multirun/table1_gtsrb_deepsvdd multirun/table1_gtsrb_ae \
     multirun/table1_gtsrb_occnn multirun/table1_gtsrb_ae_s1 multirun/table1_gtsrb_ae_s2 multirun/table1_gtsrb_occnn_s1 \
@@ -93,6 +97,8 @@ if step table1_gtsrb; then  # in pieces, as results/table1_gtsrb/README.md ran i
     multirun/table1_gtsrb_ocnn_gtsrb_{spdl,inst,warn,dirc,spec,regn}_s1 \
     multirun/table1_gtsrb_ocnn_gtsrb_{spdl,inst,warn,dirc,spec,regn}_s2 --paper --out results/table1_gtsrb
 fi
+# The OC-NN cells of Table 1 (MNIST, GTSRB) and of the CIFAR-10 tables ran with g = sigmoid, OC-NN's default before
+# session 19: their commands say detector.activation=sigmoid (drop it to re-run them at the current default).
 if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10/README.md ran them
   T2="python run.py experiment=table2_cifar10 threads=1"
   one_thread $T2 detector=clad save_model=true
@@ -101,10 +107,10 @@ if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10
   one_thread $T2 detector=ocsvm,svdd,deepsvdd,ae_recon,latent_kmeans seed=0 hydra.sweep.dir=multirun/table2_cifar10_baselines
   one_thread $T2 detector=deepsvdd seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_deepsvdd
   one_thread $T2 detector=ocsvm,svdd,ae_recon,latent_kmeans seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_other
-  one_thread $T2 detector=ocnn seed=0 hydra.sweep.dir=multirun/table2_cifar10_ocnn
+  one_thread $T2 detector=ocnn detector.activation=sigmoid seed=0 hydra.sweep.dir=multirun/table2_cifar10_ocnn
   one_thread $T2 detector=occnn hydra.sweep.dir=multirun/table2_cifar10_occnn
-  one_thread $T2 detector=ocnn seed=1 hydra.sweep.dir=multirun/table2_cifar10_ocnn_s1
-  one_thread $T2 detector=ocnn seed=2 hydra.sweep.dir=multirun/table2_cifar10_ocnn_s2
+  one_thread $T2 detector=ocnn detector.activation=sigmoid seed=1 hydra.sweep.dir=multirun/table2_cifar10_ocnn_s1
+  one_thread $T2 detector=ocnn detector.activation=sigmoid seed=2 hydra.sweep.dir=multirun/table2_cifar10_ocnn_s2
   python sweep.py multirun/table2_cifar10 multirun/table2_cifar10_clad_plus multirun/table2_cifar10_baselines \
     multirun/table2_cifar10_deepsvdd multirun/table2_cifar10_other multirun/table2_cifar10_ocnn \
     multirun/table2_cifar10_occnn multirun/table2_cifar10_ocnn_s1 multirun/table2_cifar10_ocnn_s2 \
@@ -122,7 +128,7 @@ if step cifar10_five_class; then  # five normal classes; seeds 0, 1, 2 (sessions
     one_thread $F detector=deepsvdd hydra.sweep.dir=multirun/cifar10_five_class_deepsvdd$X
     one_thread $F detector=ocsvm,svdd,ae_recon,latent_kmeans hydra.sweep.dir=multirun/cifar10_five_class_baselines$X
     one_thread $F detector=occnn hydra.sweep.dir=multirun/cifar10_five_class_occnn$X
-    one_thread $F detector=ocnn hydra.sweep.dir=multirun/cifar10_five_class_ocnn$X
+    one_thread $F detector=ocnn detector.activation=sigmoid hydra.sweep.dir=multirun/cifar10_five_class_ocnn$X
   done
   python sweep.py multirun/cifar10_five_class{,_s1,_s2} multirun/cifar10_five_class_{clad_plus,deepsvdd,baselines,occnn,ocnn}{,_s1,_s2} \
     --out results/cifar10_five_class

@@ -22,6 +22,9 @@ SEEDS=${SEEDS:-"0 1 2"}
 DETECTORS=${DETECTORS:-"deepsvdd ocsvm svdd ae_recon latent_kmeans ocnn occnn"}
 WORKERS=${WORKERS:-"clad baselines"}
 AE_BASED="ae_recon latent_kmeans ocnn occnn"
+# results/table1_mnist's OC-NN cells ran with g = sigmoid, OC-NN's default before session 19 (now linear:
+# results/baselines_diagnosis.md, part 10); OCNN_ACTIVATION=linear re-runs them at the current default.
+OCNN_ACTIVATION=${OCNN_ACTIVATION:-sigmoid}
 
 job() {  # job <detector> <split> <seed> [overrides...]: one run.py run in its own folder, unless done
   local det=$1 split=$2 seed=$3; shift 3
@@ -37,7 +40,8 @@ if [[ " $WORKERS " == *" clad "* ]]; then (
 ) & fi
 if [[ " $WORKERS " == *" baselines "* ]]; then (
   for seed in $SEEDS; do for split in $SPLITS; do for det in $DETECTORS; do
-    if [[ " $AE_BASED " == *" $det "* ]]; then job "$det" "$split" "$seed" budget.max_train_per_class=1000; else job "$det" "$split" "$seed"; fi
+    extra=(); [[ $det == ocnn ]] && extra=(detector.activation="$OCNN_ACTIVATION")
+    if [[ " $AE_BASED " == *" $det "* ]]; then job "$det" "$split" "$seed" budget.max_train_per_class=1000 "${extra[@]}"; else job "$det" "$split" "$seed"; fi
   done; done; done
 ) & fi
 wait
