@@ -4,9 +4,11 @@ paper's Table 3 (Park et al. 2021) for CLAD, OC-NN and OCCNN.
 
     python run.py experiment=table3_mnist_one_class_clad     # CLAD, every image of the digit
     python run.py experiment=table3_mnist_one_class          # the baselines, 1,000 images of the digit
-    python run.py experiment=table3_mnist_one_class_neural   # OC-NN and OCCNN with issue 13's defaults
+    python run.py experiment=table3_mnist_one_class_neural detector=occnn   # OCCNN with issue 13's defaults
+    python run.py experiment=table3_mnist_one_class_neural detector=ocnn \
+        hydra.sweep.dir=multirun/table3_mnist_one_class_neural_ocnn_linear   # OC-NN, its default g = linear
     python -m benchmarks.mnist_one_class multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad \
-        multirun/table3_mnist_one_class_neural
+        multirun/table3_mnist_one_class_neural multirun/table3_mnist_one_class_neural_ocnn_linear
 
 Reads every job's metrics.json and .hydra/config.yaml through sweep.py (nothing is parsed from
 folder names), so it can be rerun while the sweep is still going. Writes results/mnist_one_class.csv
@@ -40,8 +42,11 @@ log = logging.getLogger("mnist_one_class")
 
 COMMAND = (
     "python run.py experiment=table3_mnist_one_class_clad && python run.py experiment=table3_mnist_one_class && "
-    "python run.py experiment=table3_mnist_one_class_neural && python -m benchmarks.mnist_one_class "
-    "multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad multirun/table3_mnist_one_class_neural"
+    "python run.py experiment=table3_mnist_one_class_neural detector=occnn && "
+    "python run.py experiment=table3_mnist_one_class_neural detector=ocnn "
+    "hydra.sweep.dir=multirun/table3_mnist_one_class_neural_ocnn_linear && python -m benchmarks.mnist_one_class "
+    "multirun/table3_mnist_one_class multirun/table3_mnist_one_class_clad multirun/table3_mnist_one_class_neural "
+    "multirun/table3_mnist_one_class_neural_ocnn_linear"
 )
 # Ruff et al. 2018, Table 1, MNIST one-class AUROC (%): OC-SVM/SVDD (one number for both) and
 # one-class Deep SVDD; the CLAD paper's Table 3 repeats them (../shared/paper/reported_auroc.csv).
