@@ -74,9 +74,11 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
-    """The autocast dtype of training on `device`: "auto" is bfloat16 on a GPU and plain float32 on the CPU
-    (bf16 would change the CPU numbers; it is not faster on AVX2-only CPUs, but 2-3.6x on CPUs with AMX:
-    results/bench_bf16_cpu.md); None means no autocast."""
+    """The autocast dtype of training on `device`: "auto" is bfloat16 on a GPU and plain float32 on the CPU;
+    None means no autocast. "bfloat16" asks for it on the CPU too: not faster on AVX2-only CPUs, but on CPUs with
+    AMX CLAD's mnist_cur fit took 0.49x the plain path's time at 94.1 ± 0.7 AUROC against 93.0 ± 1.4 for float32
+    (results/benchmarks_e2e_precision.md). "auto" stays float32 on the CPU so that one command gives the same
+    numbers on every CPU."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
     if precision == "bfloat16" or (precision == "auto" and torch.device(device).type == "cuda"):
