@@ -21,7 +21,8 @@ results/benchmarks.md and prints the JSON as its last line.
   NHWC, the classifier NCHW on a CPU (NHWC ran it at 0.94x, commit 9b13265) and NHWC on CUDA.
 - train_bf16 (CPU only): the fast path under bf16 autocast (`precision=bfloat16`), interleaved with the other two,
   its MFU against a bf16 matmul's peak; `train_speedup_bf16` = its images/s over the plain float32 path's. bf16 is
-  opt-in on the CPU (`precision: auto` is float32 there); on CPUs with AMX it is 2-3.6x (results/bench_bf16_cpu.md).
+  opt-in on the CPU (`precision: auto` is float32 there); on CPUs with AMX it was 1.45-3.6x (results/benchmarks.md,
+  results/bench_bf16_cpu.md).
 - e2e (--e2e DETECTOR ...): wall time, fit time, peak resident memory (the child's own ru_maxrss, os.wait4) and AUROC
   of `python run.py dataset=mnist split=mnist_cur detector=NAME` at the default budget, one run at a time; a name
   `clad:plain` runs CLAD on the plain path (`+detector.channels_last=false`), `clad:bf16` with `precision=bfloat16`.

@@ -6,7 +6,8 @@ The same two training loops, networks and batch as `benchmarks.bench`'s train_mf
 and classifier loops), four ways: float32 on the plain NCHW path and on the fast path (CLAD's default layouts),
 then both again under bf16 autocast (clad.training's `precision="bfloat16"`). Also the float32 and bfloat16 peaks (a
 2048^3 matmul each). clad.training's precision "auto" stays float32 on the CPU: this script measures what
-`precision=bfloat16` buys there; whether it keeps the AUROC: results/bf16_mnist_cur/. Writes OUT.json and OUT.md and prints the JSON.
+`precision=bfloat16` buys there; whether it keeps the AUROC: results/benchmarks_e2e_precision.md. Writes OUT.json and
+OUT.md and prints the JSON.
 """
 
 from __future__ import annotations
