@@ -7,6 +7,8 @@ with the commands, budget, commit, machine and wall time.
 `--keep results/table1_mnist/runs.csv` adds new runs to a table whose earlier run folders are gone (multirun/ is
 not in git): the rows of that file that are not runs under the roots are kept, and the README keeps the earlier
 runs' timing, code changes and machine notes (read from the README beside that file) beside the new ones.
+`--drop-kept ocnn` leaves the kept runs of a detector out: runs that the roots supersede (e.g. OC-NN re-run at a new
+default), so a cell never mixes the old runs with the new.
 """
 
 from __future__ import annotations
@@ -101,7 +103,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--keep", type=Path, help="an earlier runs.csv of this table: its rows not under the roots stay"
     )
+    parser.add_argument(
+        "--drop-kept",
+        nargs="+",
+        default=[],
+        metavar="DETECTOR",
+        help="with --keep: leave out the kept runs of these detectors (runs the roots supersede)",
+    )
     args = parser.parse_args(argv)
+    if args.drop_kept and not args.keep:
+        parser.error("--drop-kept needs --keep (it leaves out kept runs)")
+    unknown = sorted(set(args.drop_kept) - set(DETECTORS))
+    if unknown:
+        parser.error(f"--drop-kept: unknown detector(s) {unknown}; accepted: {DETECTORS}")
     runs = load_runs(*args.roots)
     timing = "\n".join(
         (r / "timing.txt").read_text().strip() if (r / "timing.txt").exists() else f"(no timing.txt in {r})"
@@ -115,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.keep:
         before = earlier_readme(args.keep.with_name("README.md"))
         runs = keep_runs(runs, args.keep)
+        dropped = runs["kept_from"].notna() & runs["detector"].isin(args.drop_kept)
+        runs = runs[~dropped].reset_index(drop=True)
         # a line already in the earlier README (the same roots reported again) is listed once
         timing = "\n".join(dict.fromkeys(before["timing"].splitlines() + timing.splitlines()))
     roots = " ".join(map(str, args.roots))
@@ -129,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     shown = table(runs, paper_numbers(args.paper))
     failed = runs[runs["status"] != "ok"][["split", "detector", "seed"]]
     kept = f" --keep {args.keep}" if args.keep else ""
+    kept += f" --drop-kept {' '.join(args.drop_kept)}" if args.drop_kept else ""
     (args.out / "table.md").write_text(
         "AUROC (%) on MNIST, normal = the scenario's digits, every other digit an anomaly; mean ± std over seeds "
         "(n = successful runs), the paper's single-seed number in brackets. Made by "
@@ -161,6 +178,12 @@ def main(argv: list[str] | None = None) -> None:
     kept_line = (
         f"\n- {int(runs['kept_from'].notna().sum())} runs are kept from `{args.keep}` (`--keep`): their folders are "
         "not in this checkout; the timing, code changes and machine notes above include theirs, from the earlier README."
+        + (
+            f" The kept runs of {', '.join(args.drop_kept)} are left out (`--drop-kept`): the runs under the roots "
+            "supersede them."
+            if args.drop_kept
+            else ""
+        )
         if args.keep
         else ""
     )

@@ -7,6 +7,7 @@ import json
 import uuid
 
 import pandas as pd
+import pytest
 import yaml
 
 from benchmarks import table1_mnist
@@ -43,3 +44,31 @@ def test_keep_adds_runs_and_keeps_the_earlier_readme_facts(tmp_path):
     assert "1 runs are kept from" in readme
     table1_mnist.main(args)  # the same roots again: no run and no timing line twice
     assert len(pd.read_csv(out / "runs.csv")) == 2 and (out / "README.md").read_text() == readme
+
+
+def test_drop_kept_replaces_a_detectors_earlier_runs(tmp_path):
+    """A detector re-run at a new default: --drop-kept leaves its kept runs out, so a cell never mixes old and new
+    runs; the other detectors' kept runs stay."""
+    paper = tmp_path / "paper.csv"
+    pd.DataFrame([{"table": 1, "dataset": "mnist", "scenario": "CUR", "method": "OCNN", "auroc": 81.4}]).to_csv(paper)
+    first, second, out = tmp_path / "first", tmp_path / "second", tmp_path / "out"
+    _run(first / "ocnn" / "mnist_cur" / "seed0", "ocnn", "mnist_cur", 0, 0.50)
+    _run(first / "ocsvm" / "mnist_cur" / "seed0", "ocsvm", "mnist_cur", 0, 0.70)
+    table1_mnist.main([str(first), "--out", str(out), "--paper", str(paper)])
+    _run(second / "ocnn" / "mnist_cur" / "seed0", "ocnn", "mnist_cur", 0, 0.90)
+    keep = ["--keep", str(out / "runs.csv")]
+    table1_mnist.main([str(second), "--out", str(out), "--paper", str(paper), *keep, "--drop-kept", "ocnn"])
+
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(zip(runs["detector"], runs["auroc"])) == [("ocnn", 0.90), ("ocsvm", 0.70)]
+    table = (out / "table.md").read_text()
+    assert "90.0 (n=1) [paper 81.4]" in table and "--drop-kept ocnn" in table
+    assert "The kept runs of ocnn are left out" in (out / "README.md").read_text()
+
+
+def test_drop_kept_refuses_an_unknown_detector_and_needs_keep(tmp_path, capsys):
+    for args in (["--drop-kept", "ocnn"], ["--keep", "x.csv", "--drop-kept", "oc_nn"]):
+        with pytest.raises(SystemExit):
+            table1_mnist.main([str(tmp_path), *args])
+    err = capsys.readouterr().err
+    assert "needs --keep" in err and "'oc_nn'" in err and "accepted" in err
