@@ -11,7 +11,8 @@ DIR/per_class.csv (AUROC per anomaly class and per hidden normal class, from sco
 the statistics of `--reference` (default clad) against the others: DeLong per cell and seed
 (DIR/delong.csv), average ranks, Friedman, Wilcoxon-Holm and a critical-difference diagram
 (DIR/cd_diagram.png/.pdf). `--keep DIR/runs.csv` extends an earlier report whose run folders are gone (its rows
-that are not runs under the roots are kept; README, "Sweeps, tables and plots"). Cells are split on every config value that differs between their runs (listed in the log and in a `variant` column); failed, killed,
+that are not runs under the roots are kept; README, "Sweeps, tables and plots"); `--drop-kept ocnn` leaves a
+detector's kept rows out when the roots re-run it (e.g. at a new default). Cells are split on every config value that differs between their runs (listed in the log and in a `variant` column); failed, killed,
 running, stale and missing jobs, repeated seeds and result warnings are reported, never dropped.
 """
 
@@ -25,6 +26,7 @@ import pandas as pd
 
 from clad.plots import plot_ablation, plot_roc, plot_tsne
 from clad.report import (
+    drop_kept,
     keep_runs,
     kept_lines,
     load_runs,
@@ -75,11 +77,20 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         default=[],
         help="runs.csv of earlier reports: their rows that no run under the roots replaces are kept (for folders gone)",
     )
+    p.add_argument(
+        "--drop-kept",
+        nargs="+",
+        default=[],
+        metavar="DETECTOR",
+        help="with --keep: leave out the kept runs (and their DeLong rows) of these detectors, which the roots supersede",
+    )
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the table to W&B")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     if not args.roots and not args.keep:
         p.error("name the multirun folders, or --keep DIR/runs.csv to remake a report whose run folders are all gone")
+    if args.drop_kept and not args.keep:
+        p.error("--drop-kept needs --keep (it leaves out kept runs)")
     if args.plot and not args.x:
         p.error("--plot needs --x, the config column on the x axis")
     if args.plot and args.plot.suffix.lower() != ".png":
@@ -91,12 +102,15 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
     runs = load_runs(*args.roots) if args.roots else pd.DataFrame()
     if args.keep:
-        runs = keep_runs(runs, *args.keep)
+        runs = drop_kept(keep_runs(runs, *args.keep), args.drop_kept)
 
     def earlier(name: str) -> pd.DataFrame | None:
         """The file `name` beside the kept runs.csv files (their DeLong rows, per-class AUROCs), or None."""
         found = [pd.read_csv(k.with_name(name)) for k in args.keep if k.with_name(name).exists()]
-        return pd.concat(found, ignore_index=True).drop_duplicates() if found else None
+        if not found:
+            return None
+        rows = pd.concat(found, ignore_index=True).drop_duplicates()
+        return rows[~rows["detector"].isin(args.drop_kept)] if "detector" in rows else rows
 
     if args.x and args.x not in runs:
         p.error(f"--x {args.x!r} is not a column of the runs; config columns: {runs.attrs.get('config_columns')}")

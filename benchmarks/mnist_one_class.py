@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from clad.report import commits, keep_runs, load_runs, relative_path, summarize, sweep_commands, variant_columns
+from clad.report import drop_kept as report_drop_kept
 from clad.tables import paper_numbers
 
 log = logging.getLogger("mnist_one_class")
@@ -128,9 +129,8 @@ DETECTOR_OVERRIDE = re.compile(r"(?:^|\s)detector=(\S+)")
 def drop_kept(runs: pd.DataFrame, commands: list[str], detectors: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """`runs` without the kept rows of `detectors`, and `commands` without the sweeps of those detectors alone
     (a command whose `detector=` override names one of them; a sweep of several detectors stays)."""
-    drop = runs["kept_from"].notna() & runs["detector"].isin(detectors)
     commands = [c for c in commands if not any(m in detectors for m in DETECTOR_OVERRIDE.findall(c))]
-    return runs[~drop].reset_index(drop=True), commands
+    return report_drop_kept(runs, detectors), commands
 
 
 def budget_of(runs: pd.DataFrame) -> str:

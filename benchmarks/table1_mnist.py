@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from clad.report import keep_runs, load_runs
+from clad.report import drop_kept, keep_runs, load_runs
 from clad.tables import PAPER_METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,9 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     before = {"changes": "", "machine": "", "timing": ""}
     if args.keep:
         before = earlier_readme(args.keep.with_name("README.md"))
-        runs = keep_runs(runs, args.keep)
-        dropped = runs["kept_from"].notna() & runs["detector"].isin(args.drop_kept)
-        runs = runs[~dropped].reset_index(drop=True)
+        runs = drop_kept(keep_runs(runs, args.keep), args.drop_kept)
         # a line already in the earlier README (the same roots reported again) is listed once
         timing = "\n".join(dict.fromkeys(before["timing"].splitlines() + timing.splitlines()))
     roots = " ".join(map(str, args.roots))

@@ -103,6 +103,18 @@ def load_runs(*roots: str | Path) -> pd.DataFrame:
     return runs
 
 
+def drop_kept(runs: pd.DataFrame, detectors: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """`runs` without the kept rows (`keep_runs`) of `detectors`: runs that the roots supersede, e.g. a detector
+    re-run at a new default, so that a cell never mixes the old runs with the new."""
+    if not detectors or "kept_from" not in runs:
+        return runs
+    dropped = runs["kept_from"].notna() & runs["detector"].isin(list(detectors))
+    log.info("left out %d kept runs of %s (--drop-kept)", int(dropped.sum()), ", ".join(detectors))
+    out = runs[~dropped].reset_index(drop=True)
+    out.attrs = runs.attrs
+    return out
+
+
 def keep_runs(runs: pd.DataFrame, *csvs: str | Path) -> pd.DataFrame:
     """`runs` plus the rows of earlier `runs.csv` files (sweep.py --out) for tables whose earlier run folders are
     gone (multirun/ is not in git). A row is kept unless it is a run of `runs` (its run_id, or its run_dir, is

@@ -346,3 +346,28 @@ def test_relative_command_makes_arguments_and_override_values_relative(tmp_path,
     assert (
         report.relative_command(line) == "python run.py -m seed=0 hydra.sweep.dir=multirun/x 'split.normal=[0,3]' a.csv"
     )
+
+
+def test_drop_kept_replaces_a_detectors_kept_runs_and_their_delong_rows(tmp_path):
+    """A detector re-run at a new default (its old folders gone, its new ones without scores.npz here): with
+    --drop-kept its kept rows and their DeLong rows from the earlier report are left out; the others stay."""
+    extra = {"detector": {"nu": 0.1, "random_state": 0, "max_train": None}, "seed": 0}
+    _run(tmp_path / "a" / "0", 0, auroc=0.9, extra=extra)
+    _run(tmp_path / "b" / "0", 0, auroc=0.5, extra=extra, detector="svdd")
+    label, score = np.array([0, 0, 1, 1]), np.array([0.5, 0.1, 0.9, 0.2])  # svdd's own scores: a DeLong row
+    np.savez(tmp_path / "b" / "0" / "scores.npz", index=np.arange(4), label=label, score=score, test_class=[0, 3, 1, 2])
+    args = ["--reference", "ocsvm"]
+    sweep.main([str(tmp_path / "a"), str(tmp_path / "b"), *args, "--out", str(tmp_path / "first")])
+    assert "svdd" in set(pd.read_csv(tmp_path / "first" / "delong.csv")["detector"])
+    shutil.rmtree(tmp_path / "b")
+    _run(tmp_path / "c" / "0", 0, auroc=0.7, extra=extra, detector="svdd")
+    (tmp_path / "c" / "0" / "scores.npz").unlink()  # as if made elsewhere: no new DeLong row can be computed
+
+    keep = ["--keep", str(tmp_path / "first" / "runs.csv")]
+    sweep.main([str(tmp_path / "c"), *keep, "--drop-kept", "svdd", *args, "--out", str(tmp_path / "second")])
+    runs = pd.read_csv(tmp_path / "second" / "runs.csv")
+    assert sorted(zip(runs["detector"], runs["auroc"])) == [("ocsvm", 0.9), ("svdd", 0.7)]
+    delong = tmp_path / "second" / "delong.csv"
+    assert not delong.exists() or "svdd" not in set(pd.read_csv(delong)["detector"])
+    with pytest.raises(SystemExit):
+        sweep.main([str(tmp_path / "c"), "--drop-kept", "svdd"])
