@@ -22,9 +22,9 @@ SEEDS=${SEEDS:-"0 1 2"}
 DETECTORS=${DETECTORS:-"deepsvdd ocsvm svdd ae_recon latent_kmeans ocnn occnn"}
 WORKERS=${WORKERS:-"clad baselines"}
 AE_BASED="ae_recon latent_kmeans ocnn occnn"
-# results/table1_mnist's OC-NN cells ran with g = sigmoid, OC-NN's default before session 19 (now linear:
-# results/baselines_diagnosis.md, part 10); OCNN_ACTIVATION=linear re-runs them at the current default.
-OCNN_ACTIVATION=${OCNN_ACTIVATION:-sigmoid}
+# OC-NN runs at OCNN_ACTIVATION (default linear, OC-NN's default since session 19: results/baselines_diagnosis.md,
+# part 10; results/table1_mnist's OC-NN cells are linear since session 20); OCNN_ACTIVATION=sigmoid gives the old cells.
+OCNN_ACTIVATION=${OCNN_ACTIVATION:-linear}
 
 job() {  # job <detector> <split> <seed> [overrides...]: one run.py run in its own folder, unless done
   local det=$1 split=$2 seed=$3; shift 3
