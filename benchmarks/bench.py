@@ -18,7 +18,8 @@ results/benchmarks.md and prints the JSON as its last line.
 - train_before: the same two training loops on the plain path (NCHW weights, `channels_last=False`), measured in the
   same process, interleaved with the fast path, twice each (the faster of the two kept); `train_speedup` = the fast
   path's images/s over the plain path's (issue 11's target: 2x). The fast path is CLAD's default: the autoencoder
-  NHWC, the classifier NCHW on a CPU (NHWC ran it at 0.94x, commit 9b13265) and NHWC on CUDA.
+  NHWC, the classifier NCHW in float32 on a CPU (NHWC ran it at 0.94x, commit 9b13265), NHWC on CUDA and under bf16
+  autocast (clad.training.classifier_layout).
 - train_bf16 (CPU only): the fast path under bf16 autocast (`precision=bfloat16`), interleaved with the other two,
   its MFU against a bf16 matmul's peak; `train_speedup_bf16` = its images/s over the plain float32 path's. bf16 is
   opt-in on the CPU (`precision: auto` is float32 there); on CPUs with AMX it was 1.45-3.6x (results/benchmarks.md,
@@ -58,7 +59,7 @@ from clad.clustering import FaissKMeans
 from clad.nets import ConvAutoencoder, SmallCNN, Standardize
 from clad.record import provenance
 from clad.scores import ODIN
-from clad.training import train_autoencoder, train_classifier
+from clad.training import classifier_layout, train_autoencoder, train_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,8 +119,8 @@ def train_throughput(
     steps: int, peak: float, channels_last: bool = True, device: str = "cpu", precision: str = "auto"
 ) -> dict:
     """Images/s and MFU of the autoencoder's and the classifier's training loops (clad.training), with the
-    weights' layouts CLAD trains them in (channels_last: the autoencoder NHWC, the classifier NHWC on CUDA only,
-    as clad.detector) or on the plain NCHW path, under the training's `precision` (clad.training.autocast_dtype);
+    weights' layouts CLAD trains them in (channels_last: the autoencoder NHWC, the classifier as
+    clad.training.classifier_layout: NHWC on CUDA and under bf16 autocast) or on the plain NCHW path, under the training's `precision` (clad.training.autocast_dtype);
     the data held on `device`. MFU is against `peak`, which should be a matmul in the same precision."""
     gen = torch.Generator().manual_seed(0)
     n = steps * BATCH
@@ -128,7 +129,7 @@ def train_throughput(
     out = {}
     nhwc, nchw = torch.channels_last, torch.contiguous_format
     ae_layout = nhwc if channels_last else nchw
-    clf_layout = nhwc if channels_last and torch.device(device).type == "cuda" else nchw
+    clf_layout = classifier_layout(torch.device(device), precision, channels_last)
     ae = ConvAutoencoder(SHAPE, latent_dim=10).to(device, memory_format=ae_layout)
     clf = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(device, memory_format=clf_layout)
     batch = x[:BATCH]
@@ -448,7 +449,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--growth", nargs="+", metavar="DETECTOR", help="fit time at 2k-16k mnist_cur images")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the in-process figures run")
     parser.add_argument("--seeds", type=int, nargs="+", help="run every --e2e name at each of these seeds")
-    parser.add_argument("--threads", type=int, help="threads of each --e2e/--growth run (default: every core)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads of the in-process figures and of each --e2e/--growth run (default: every core)",
+    )
     parser.add_argument("--skip-micro", action="store_true", help="only --e2e/--growth, not the in-process figures")
     parser.add_argument("--note", help="a line about the load on the machine, kept in the JSON and the Markdown")
     parser.add_argument("--render", type=Path, help="only re-write OUT.md from this JSON (with --note, it is added)")
@@ -463,6 +468,8 @@ def main(argv: list[str] | None = None) -> None:
         args.render.with_suffix(".md").write_text(markdown(info["command"], info, record))
         return
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if args.threads:  # a sweep's job runs at one thread (threads=1): its training speed is measured that way too
+        torch.set_num_threads(args.threads)
     repeats = 3 if args.quick else 5
     result = {}
     if not args.skip_micro:

@@ -29,7 +29,13 @@ from clad.base import Detector, NotFittedError, check_images
 from clad.clustering import DEC, default_kmeans
 from clad.nets import SmallCNN
 from clad.scores import Score, make_score
-from clad.training import check_autoencoder_params, predict, pretrain_autoencoder, train_classifier
+from clad.training import (
+    check_autoencoder_params,
+    classifier_layout,
+    predict,
+    pretrain_autoencoder,
+    train_classifier,
+)
 
 log = logging.getLogger(__name__)
 
@@ -187,10 +193,7 @@ class CLAD(Detector):
         hold, train = order[:n_hold].to(self.device_), order[n_hold:].to(self.device_)
         make = self.classifier or SmallCNN
         self.model_ = nn.Sequential(norm, make(tuple(X.shape[1:]), self.n_clusters)).to(self.device_)
-        if self.channels_last and self.device_.type == "cuda":
-            # NHWC pays for the autoencoder on oneDNN's CPU convolutions (1.5x), not for this small classifier
-            # there (0.94x in results/benchmarks.md at commit 9b13265); on CUDA it is the tensor cores' layout for both.
-            self.model_ = self.model_.to(memory_format=torch.channels_last)
+        self.model_ = self.model_.to(memory_format=classifier_layout(self.device_, self.precision, self.channels_last))
         y = torch.from_numpy(labels.astype(np.int64)).to(self.device_)  # scikit-learn's KMeans gives int32
         holdout_history: list[float] = []
 

@@ -86,6 +86,16 @@ def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     return None
 
 
+def classifier_layout(device: torch.device, precision: str, channels_last: bool = True) -> torch.memory_format:
+    """The memory layout CLAD trains its stage-3 classifier in. NHWC (`channels_last`) where it pays: on CUDA (the
+    tensor cores' layout) and under bf16 autocast on the CPU (oneDNN's bf16 kernels; the SmallCNN at 1 thread on
+    an AMX Xeon: 1.55x NCHW bf16's images/s, 2.2x plain float32's; results/benchmarks.md has the measurement).
+    Plain float32 on the CPU stays NCHW, where NHWC ran the SmallCNN at 0.94x with 2 threads (commit 9b13265)."""
+    if channels_last and (torch.device(device).type == "cuda" or precision == "bfloat16"):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
 def check_precision(who: str, precision: str) -> None:
     """A detector's `precision` setting, checked before any training."""
     if precision not in PRECISIONS:
