@@ -81,7 +81,7 @@ def test_clad_trained_in_bfloat16_on_the_cpu_beats_chance_and_differs_from_float
 @pytest.mark.parametrize(
     "device, precision, channels_last, nhwc",
     [
-        ("cpu", "auto", True, False),  # float32 on the CPU: NCHW (NHWC ran the SmallCNN at 0.94x with 2 threads)
+        ("cpu", "auto", True, False),  # float32 on the CPU: NCHW (the committed float32 tables' layout)
         ("cpu", "float32", True, False),
         ("cpu", "bfloat16", True, True),  # oneDNN's bf16 kernels: NHWC
         ("cuda", "auto", True, True),  # the tensor cores' layout, whatever the precision
