@@ -97,8 +97,9 @@ if step table1_gtsrb; then  # in pieces, as results/table1_gtsrb/README.md ran i
     multirun/table1_gtsrb_ocnn_gtsrb_{spdl,inst,warn,dirc,spec,regn}_s1 \
     multirun/table1_gtsrb_ocnn_gtsrb_{spdl,inst,warn,dirc,spec,regn}_s2 --paper --out results/table1_gtsrb
 fi
-# The OC-NN cells of Table 1 (MNIST, GTSRB) and of the CIFAR-10 tables ran with g = sigmoid, OC-NN's default before
-# session 19: their commands say detector.activation=sigmoid (drop it to re-run them at the current default).
+# The OC-NN cells of GTSRB's Table 1 and of the five-class CIFAR-10 table ran with g = sigmoid, OC-NN's default
+# before session 19: their commands say detector.activation=sigmoid (drop it to re-run them at the current default).
+# Table 1 MNIST (session 20) and Table 2 CIFAR-10 THG / LIV (session 21) were re-run at g = linear.
 if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10/README.md ran them
   T2="python run.py experiment=table2_cifar10 threads=1"
   one_thread $T2 detector=clad save_model=true
@@ -107,14 +108,14 @@ if step table2_cifar10; then  # THG and LIV, in pieces as results/table2_cifar10
   one_thread $T2 detector=ocsvm,svdd,deepsvdd,ae_recon,latent_kmeans seed=0 hydra.sweep.dir=multirun/table2_cifar10_baselines
   one_thread $T2 detector=deepsvdd seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_deepsvdd
   one_thread $T2 detector=ocsvm,svdd,ae_recon,latent_kmeans seed=1,2 hydra.sweep.dir=multirun/table2_cifar10_other
-  one_thread $T2 detector=ocnn detector.activation=sigmoid seed=0 hydra.sweep.dir=multirun/table2_cifar10_ocnn
   one_thread $T2 detector=occnn hydra.sweep.dir=multirun/table2_cifar10_occnn
-  one_thread $T2 detector=ocnn detector.activation=sigmoid seed=1 hydra.sweep.dir=multirun/table2_cifar10_ocnn_s1
-  one_thread $T2 detector=ocnn detector.activation=sigmoid seed=2 hydra.sweep.dir=multirun/table2_cifar10_ocnn_s2
+  # OC-NN at g = linear (session 21), in three pieces as they ran on two workers
+  one_thread $T2 detector=ocnn split=cifar10_thg seed=0,1,2 hydra.sweep.dir=multirun/table2_cifar10_ocnn_linear_thg
+  one_thread $T2 detector=ocnn split=cifar10_liv seed=0,1 hydra.sweep.dir=multirun/table2_cifar10_ocnn_linear_liv
+  one_thread $T2 detector=ocnn split=cifar10_liv seed=2 hydra.sweep.dir=multirun/table2_cifar10_ocnn_linear_liv_s2
   python sweep.py multirun/table2_cifar10 multirun/table2_cifar10_clad_plus multirun/table2_cifar10_baselines \
-    multirun/table2_cifar10_deepsvdd multirun/table2_cifar10_other multirun/table2_cifar10_ocnn \
-    multirun/table2_cifar10_occnn multirun/table2_cifar10_ocnn_s1 multirun/table2_cifar10_ocnn_s2 \
-    --paper --out results/table2_cifar10
+    multirun/table2_cifar10_deepsvdd multirun/table2_cifar10_other multirun/table2_cifar10_occnn \
+    multirun/table2_cifar10_ocnn_linear_{thg,liv,liv_s2} --paper --out results/table2_cifar10
   one_thread python run.py experiment=ablation_confidence_cifar10 threads=1
   python sweep.py multirun/ablation_confidence_cifar10 --by split score._target_ --x score._target_ \
     --plot results/ablation_confidence_cifar10/auroc_by_score.png --out results/ablation_confidence_cifar10

@@ -411,13 +411,26 @@ def wall_times(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
+def commands_with_runs(commands: list[str], runs: pd.DataFrame | None) -> list[str]:
+    """The kept commands that still made a run of `runs`: a command naming `hydra.sweep.dir=DIR` is left out when no
+    run's run_dir lies under DIR (its runs were dropped, e.g. by --drop-kept); one without a sweep dir stays."""
+    if runs is None or "run_dir" not in runs:
+        return commands
+    run_dirs = [f"/{d.strip('/')}/" for d in runs["run_dir"].dropna().map(str)]  # absolute or relative to a cwd
+    kept = []
+    for command in commands:
+        dirs = [w.split("=", 1)[1] for w in shlex.split(command) if w.startswith("hydra.sweep.dir=")]
+        if not dirs or any(f"/{dirs[-1].strip('/')}/" in d for d in run_dirs):
+            kept.append(command)
+    return kept
+
+
 def provenance(roots: list[str], runs: pd.DataFrame | None = None, kept: list[Path] = ()) -> str:
     """Who made a figure: the commands that made the runs and the table, the data, the commits and the machine.
-    `kept`: the runs.csv files of `keep_runs`, whose commands come from the table.md beside each."""
-    made = "".join(
-        f"runs made by: {line}\n"
-        for line in dict.fromkeys(map(relative_command, kept_lines(kept, "runs made by: ") + sweep_commands(roots)))
-    )
+    `kept`: the runs.csv files of `keep_runs`, whose commands come from the table.md beside each (those whose runs
+    are all gone from `runs` left out)."""
+    commands = commands_with_runs(kept_lines(kept, "runs made by: "), runs) + sweep_commands(roots)
+    made = "".join(f"runs made by: {line}\n" for line in dict.fromkeys(map(relative_command, commands)))
     if runs is not None and "kept_from" in runs:
         for path, n in runs["kept_from"].dropna().value_counts(sort=False).items():
             made += (

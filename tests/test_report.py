@@ -371,3 +371,14 @@ def test_drop_kept_replaces_a_detectors_kept_runs_and_their_delong_rows(tmp_path
     assert not delong.exists() or "svdd" not in set(pd.read_csv(delong)["detector"])
     with pytest.raises(SystemExit):
         sweep.main([str(tmp_path / "c"), "--drop-kept", "svdd"])
+
+
+def test_kept_commands_whose_runs_were_all_dropped_leave_the_caption():
+    runs = pd.DataFrame({"run_dir": ["multirun/t/0", "/home/u/multirun/t_ocnn_linear/1"]})
+    commands = [
+        "python run.py -m experiment=t",  # no sweep dir: stays
+        "python run.py -m experiment=t detector=ocnn hydra.sweep.dir=multirun/t_ocnn",  # its runs were dropped
+        "python run.py -m experiment=t detector=ocnn hydra.sweep.dir=multirun/t_ocnn_linear",
+    ]
+    assert report.commands_with_runs(commands, runs) == [commands[0], commands[2]]
+    assert report.commands_with_runs(commands, None) == commands
