@@ -5,7 +5,7 @@
 # images per class, 20 autoencoder / at most 100 DEC / 20 classifier epochs. Everything else is the
 # frozen default of results/selection_log.md with one thing changed. Resumable (skips names already in OUT).
 # These are measurements on test labels, reported for the diagnosis; no default was chosen on them.
-#   . .venv/bin/activate && bash benchmarks/clad_diagnosis.sh        # ~1 h on one core
+#   . .venv/bin/activate && bash benchmarks/clad_diagnosis.sh        # ~1 h 10 min on one core (session 21)
 #   python -m benchmarks.clad_report results/clad_diagnosis/mnist.jsonl > results/clad_diagnosis/mnist.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ fit() {  # fit <name> [--odin-grid] <overrides...>
 CUR=(dataset=mnist split=mnist_cur)
 ONE=(dataset=mnist split=one_class split.normal_class=1)
 # In order of priority (a sweep cut short keeps the first ones). cur_before_s0 ran first (session 1); the
-# one-class digit-1 rows and the training-set size of mnist_cur come next (session 20), the slow cur_before_s1 last.
+# one-class digit-1 rows and the training-set size of mnist_cur come next, cur_before_s1 last (those ran in session 21).
 fit cur_before_s0 -- "${CUR[@]}" "${BEFORE[@]}" seed=0     # mnist_cur: the old default over two seeds
 fit one1_after --odin-grid -- "${ONE[@]}"                  # one-class digit 1 (CLAD's worst before, 46.3)
 fit one1_no_dec -- "${ONE[@]}" cluster=faiss
