@@ -413,14 +413,16 @@ def wall_times(runs: pd.DataFrame) -> list[str]:
 
 def commands_with_runs(commands: list[str], runs: pd.DataFrame | None) -> list[str]:
     """The kept commands that still made a run of `runs`: a command naming `hydra.sweep.dir=DIR` is left out when no
-    run's run_dir lies under DIR (its runs were dropped, e.g. by --drop-kept); one without a sweep dir stays."""
+    run's run_dir lies in a folder named as DIR (its runs were dropped, e.g. by --drop-kept); one without a sweep dir
+    stays."""
     if runs is None or "run_dir" not in runs:
         return commands
-    run_dirs = [f"/{d.strip('/')}/" for d in runs["run_dir"].dropna().map(str)]  # absolute or relative to a cwd
+    # run_dir and DIR may be absolute or relative to different folders: compare DIR's own name with run_dir's folders
+    folders = {part for d in runs["run_dir"].dropna().map(str) for part in Path(d).parts[:-1]}
     kept = []
     for command in commands:
         dirs = [w.split("=", 1)[1] for w in shlex.split(command) if w.startswith("hydra.sweep.dir=")]
-        if not dirs or any(f"/{dirs[-1].strip('/')}/" in d for d in run_dirs):
+        if not dirs or Path(dirs[-1]).name in folders:
             kept.append(command)
     return kept
 

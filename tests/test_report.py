@@ -374,7 +374,7 @@ def test_drop_kept_replaces_a_detectors_kept_runs_and_their_delong_rows(tmp_path
 
 
 def test_kept_commands_whose_runs_were_all_dropped_leave_the_caption():
-    runs = pd.DataFrame({"run_dir": ["multirun/t/0", "/home/u/multirun/t_ocnn_linear/1"]})
+    runs = pd.DataFrame({"run_dir": ["multirun/t/0", "../../home/u/multirun/t_ocnn_linear/1"]})
     commands = [
         "python run.py -m experiment=t",  # no sweep dir: stays
         "python run.py -m experiment=t detector=ocnn hydra.sweep.dir=multirun/t_ocnn",  # its runs were dropped
