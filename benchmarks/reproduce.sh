@@ -139,6 +139,8 @@ if step bench; then  # the suite's own speed; on an otherwise idle machine
   python -m benchmarks.bench --skip-micro --e2e ocsvm svdd --growth deepsvdd clad --threads 1 --out results/benchmarks_e2e
   # CLAD's plain, fast and bf16 paths end to end on mnist_cur, seeds 0-2 (~40 min on 2 cores with AMX)
   python -m benchmarks.bench --skip-micro --e2e clad:plain clad clad:bf16 --seeds 0 1 2 --out results/benchmarks_e2e_precision
+  # the fast path and bf16 again with the classifier NHWC under bf16 (session 21; ~22 min)
+  python -m benchmarks.bench --skip-micro --e2e clad clad:bf16 --seeds 0 1 2 --out results/benchmarks_e2e_bf16_nhwc
 fi
 if step bench_bf16_cpu; then  # CPU training under bf16 autocast beside float32 (pays on CPUs with AMX); idle machine
   python -m benchmarks.bench_bf16_cpu --steps 80
