@@ -90,9 +90,8 @@ def classifier_layout(device: torch.device, precision: str, channels_last: bool 
     """The memory layout CLAD trains its stage-3 classifier in. NHWC (`channels_last`) where it pays: on CUDA (the
     tensor cores' layout) and under bf16 autocast on the CPU (oneDNN's bf16 kernels; the SmallCNN on an idle 2-core
     AMX Xeon: 1.62x NCHW bf16's images/s, 3.25x plain float32's, results/bench_bf16_cpu.md).
-    Plain float32 on the CPU stays NCHW: NHWC ran the SmallCNN at 0.94x with 2 threads at commit 9b13265 (a one-off
-    idle re-measurement in session 21 gave 1.2-1.4x), and switching would change the float rounding of every
-    committed float32 table."""
+    Plain float32 on the CPU stays NCHW: NHWC ran the SmallCNN at 0.94x with 2 threads at commit 9b13265 (not
+    re-measured in results/ since), and switching would change the float rounding of every committed float32 table."""
     if channels_last and (torch.device(device).type == "cuda" or precision == "bfloat16"):
         return torch.channels_last
     return torch.contiguous_format
