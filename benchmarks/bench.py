@@ -116,12 +116,18 @@ def step_flops(model: torch.nn.Module, loss_of) -> float:
 
 
 def train_throughput(
-    steps: int, peak: float, channels_last: bool = True, device: str = "cpu", precision: str = "auto"
+    steps: int,
+    peak: float,
+    channels_last: bool = True,
+    device: str = "cpu",
+    precision: str = "auto",
+    classifier_nhwc: bool | None = None,
 ) -> dict:
     """Images/s and MFU of the autoencoder's and the classifier's training loops (clad.training), with the
     weights' layouts CLAD trains them in (channels_last: the autoencoder NHWC, the classifier as
     clad.training.classifier_layout: NHWC on CUDA and under bf16 autocast) or on the plain NCHW path, under the training's `precision` (clad.training.autocast_dtype);
-    the data held on `device`. MFU is against `peak`, which should be a matmul in the same precision."""
+    the data held on `device`. `classifier_nhwc` (True / False) overrides the classifier's layout, to measure the one
+    CLAD does not take. MFU is against `peak`, which should be a matmul in the same precision."""
     gen = torch.Generator().manual_seed(0)
     n = steps * BATCH
     x = torch.rand(n, *SHAPE).to(device)
@@ -130,6 +136,8 @@ def train_throughput(
     nhwc, nchw = torch.channels_last, torch.contiguous_format
     ae_layout = nhwc if channels_last else nchw
     clf_layout = classifier_layout(torch.device(device), precision, channels_last)
+    if classifier_nhwc is not None:
+        clf_layout = nhwc if classifier_nhwc else nchw
     ae = ConvAutoencoder(SHAPE, latent_dim=10).to(device, memory_format=ae_layout)
     clf = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(device, memory_format=clf_layout)
     batch = x[:BATCH]

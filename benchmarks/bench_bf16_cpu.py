@@ -4,7 +4,8 @@
 
 The same two training loops, networks and batch as `benchmarks.bench`'s train_mfu (clad.training's autoencoder
 and classifier loops), four ways: float32 on the plain NCHW path and on the fast path (CLAD's default layouts),
-then both again under bf16 autocast (clad.training's `precision="bfloat16"`). Also the float32 and bfloat16 peaks (a
+then both again under bf16 autocast (clad.training's `precision="bfloat16"`), and last float32 with the classifier
+NHWC too (the layout CLAD's float32 CPU path does not take: is NCHW still the faster one?). Also the float32 and bfloat16 peaks (a
 2048^3 matmul each). clad.training's precision "auto" stays float32 on the CPU: this script measures what
 `precision=bfloat16` buys there; whether it keeps the AUROC: results/benchmarks_e2e_precision.md. Writes OUT.json and
 OUT.md and prints the JSON.
@@ -38,6 +39,8 @@ def measure(steps: int, repeats: int = 3) -> dict:
         result["paths"][f"bfloat16 {name}"] = train_throughput(
             steps, peak, channels_last=channels_last, precision="bfloat16"
         )
+    # The layout clad.training.classifier_layout does not take: the classifier NHWC in float32 on the CPU.
+    result["paths"]["float32 fast, classifier NHWC"] = train_throughput(steps, peak, classifier_nhwc=True)
     base = result["paths"]["float32 plain"]
     result["speedup_over_float32_plain"] = {
         path: {loop: r["images_per_s"] / base[loop]["images_per_s"] for loop, r in loops.items()}
