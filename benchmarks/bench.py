@@ -18,8 +18,8 @@ results/benchmarks.md and prints the JSON as its last line.
 - train_before: the same two training loops on the plain path (NCHW weights, `channels_last=False`), measured in the
   same process, interleaved with the fast path, twice each (the faster of the two kept); `train_speedup` = the fast
   path's images/s over the plain path's (issue 11's target: 2x). The fast path is CLAD's default: the autoencoder
-  NHWC, the classifier NCHW in float32 on a CPU (NHWC ran it at 0.94x, commit 9b13265), NHWC on CUDA and under bf16
-  autocast (clad.training.classifier_layout).
+  NHWC, the classifier NCHW in float32 on a CPU (kept for the committed tables; NHWC trains it 1.38x faster on an AMD
+  EPYC, results/bench_bf16_cpu_epyc.md), NHWC on CUDA and under bf16 autocast (clad.training.classifier_layout).
 - train_bf16 (CPU only): the fast path under bf16 autocast (`precision=bfloat16`), interleaved with the other two,
   its MFU against a bf16 matmul's peak; `train_speedup_bf16` = its images/s over the plain float32 path's. bf16 is
   opt-in on the CPU (`precision: auto` is float32 there); on CPUs with AMX it was 1.45-3.6x (results/benchmarks.md,

@@ -143,7 +143,9 @@ if step bench; then  # the suite's own speed; on an otherwise idle machine
   python -m benchmarks.bench --skip-micro --e2e clad clad:bf16 --seeds 0 1 2 --out results/benchmarks_e2e_bf16_nhwc
 fi
 if step bench_bf16_cpu; then  # CPU training under bf16 autocast beside float32 (pays on CPUs with AMX); idle machine
-  python -m benchmarks.bench_bf16_cpu --steps 80
+  python -m benchmarks.bench_bf16_cpu --steps 80   # session 21's run: an Intel Xeon with AMX
+  # session 22's run on a 2-core AMD EPYC without AMX (with the float32 NHWC-classifier row)
+  # python -m benchmarks.bench_bf16_cpu --steps 80 --out results/bench_bf16_cpu_epyc
 fi
 
 if step launchers; then  # experiment=table1_mnist budget=smoke under the basic and the joblib launcher; idle machine

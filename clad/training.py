@@ -90,8 +90,11 @@ def classifier_layout(device: torch.device, precision: str, channels_last: bool 
     """The memory layout CLAD trains its stage-3 classifier in. NHWC (`channels_last`) where it pays: on CUDA (the
     tensor cores' layout) and under bf16 autocast on the CPU (oneDNN's bf16 kernels; the SmallCNN on an idle 2-core
     AMX Xeon: 1.62x NCHW bf16's images/s, 3.25x plain float32's, results/bench_bf16_cpu.md).
-    Plain float32 on the CPU stays NCHW: NHWC ran the SmallCNN at 0.94x with 2 threads at commit 9b13265 (not
-    re-measured in results/ since), and switching would change the float rounding of every committed float32 table."""
+    Plain float32 on the CPU stays NCHW, so that the committed float32 tables and the per-platform pins of
+    tests/test_pinned_scores.py stay what the code produces, although NHWC is now the faster float32 layout too: on a
+    2-core AMD EPYC (no AMX) the SmallCNN trains at 1.38x NCHW's images/s (results/bench_bf16_cpu_epyc.md, row
+    "float32 fast, classifier NHWC"; 0.94x on an Intel Xeon at commit 9b13265). Switching means re-pinning on each
+    platform and re-running the float32 tables."""
     if channels_last and (torch.device(device).type == "cuda" or precision == "bfloat16"):
         return torch.channels_last
     return torch.contiguous_format
