@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # CLAD's number of clusters k on the development set (issue 7): every stage-4 score of one CLAD fit per
-# (digits scenario, seed, k), at 8x8 and at MNIST's 28x28. Resumes: a k whose JSON exists is skipped.
-# Two workers, one torch thread each (~16 min for the 8x8 column and ~? for 28x28 on 2 cores), then the table:
+# (digits scenario, seed, k), at 8x8 and at MNIST's 28x28 (39 fits a row: 3 multi-class and 10 one-class
+# scenarios x seeds 0-2). Two workers take the rows in order, one torch thread each; on 2 cores an 8x8 row takes
+# ~5 min, a 28x28 row ~45 min (WORKERS=1: one worker). Resumes: a row whose JSON exists, or that a worker has claimed, is skipped
+# (delete results/clad_k_dev/*.lock of a killed run). Then the table:
 #   bash benchmarks/clad_k_dev.sh
 #   python -m benchmarks.clad_k_dev results/clad_k_dev/*.json > results/clad_k_dev/README.md
 set -euo pipefail
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 out=results/clad_k_dev
 mkdir -p "$out"
-one() {  # size k (size null: the native 8x8)
-    local file="$out/size$1_k$2"
-    [ -f "$file.json" ] && return 0
-    python -m benchmarks.clad_plus_dev --out "$file" -- "dataset.image_size=$1" "detector.n_clusters=$2" \
-        > "$file.log" 2>&1
+ROWS=${ROWS:-"null:10 28:10 null:5 null:3 null:20 28:5 28:3 28:20"}   # size:k (size null: the native 8x8)
+worker() {
+    for row in $ROWS; do
+        local size=${row%:*} k=${row#*:} file="$out/size${row%:*}_k${row#*:}"
+        [ -f "$file.json" ] && continue
+        mkdir "$file.lock" 2>/dev/null || continue
+        python -m benchmarks.clad_plus_dev --out "$file" -- "dataset.image_size=$size" "detector.n_clusters=$k" \
+            > "$file.log" 2>&1
+        rmdir "$file.lock"
+    done
 }
-(for k in 10 5 3 20; do one null "$k"; done) &
-(for k in 10 5 3 20; do one 28 "$k"; done) &
+for _ in $(seq "${WORKERS:-2}"); do
+    worker &
+    sleep 1
+done
 wait
