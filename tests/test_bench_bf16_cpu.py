@@ -1,4 +1,4 @@
-"""benchmarks/bench_bf16_cpu.py: the four training paths are measured in one process and the speedups are
+"""benchmarks/bench_bf16_cpu.py: the five training paths are measured in one process and the speedups are
 images/s over the float32 plain path's."""
 
 from __future__ import annotations
@@ -10,11 +10,17 @@ import pytest
 from benchmarks import bench_bf16_cpu
 
 
-def test_four_paths_and_speedups_relative_to_float32_plain(tmp_path):
+def test_five_paths_and_speedups_relative_to_float32_plain(tmp_path):
     out = tmp_path / "b"
     bench_bf16_cpu.main(["--steps", "1", "--out", str(out)])
     result = json.loads(out.with_suffix(".json").read_text())
-    assert set(result["paths"]) == {"float32 plain", "float32 fast", "bfloat16 plain", "bfloat16 fast"}
+    assert set(result["paths"]) == {
+        "float32 plain",
+        "float32 fast",
+        "bfloat16 plain",
+        "bfloat16 fast",
+        "float32 fast, classifier NHWC",  # the layout clad.training.classifier_layout does not take in float32
+    }
     speedup = result["speedup_over_float32_plain"]
     assert speedup["float32 plain"] == {"autoencoder": 1.0, "classifier": 1.0}
     fast, plain = result["paths"]["bfloat16 fast"], result["paths"]["float32 plain"]
