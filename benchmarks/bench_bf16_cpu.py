@@ -5,7 +5,8 @@
 The same two training loops, networks and batch as `benchmarks.bench`'s train_mfu (clad.training's autoencoder
 and classifier loops), four ways: float32 on the plain NCHW path and on the fast path (CLAD's default layouts),
 then both again under bf16 autocast (clad.training's `precision="bfloat16"`), and last float32 with the classifier
-NHWC too (the layout CLAD's float32 CPU path does not take: is NCHW still the faster one?). Also the float32 and bfloat16 peaks (a
+NHWC too (the layout CLAD's float32 CPU path does not take: is NCHW still the faster one?), and with --compile the
+float32 fast path through torch.compile (its first, compiling epoch timed apart). Also the float32 and bfloat16 peaks (a
 2048^3 matmul each). clad.training's precision "auto" stays float32 on the CPU: this script measures what
 `precision=bfloat16` buys there; whether it keeps the AUROC: results/benchmarks_e2e_precision.md. Writes OUT.json and
 OUT.md and prints the JSON.
@@ -26,7 +27,7 @@ import torch
 from benchmarks.bench import cpu_facts, peak_gflops, train_throughput
 
 
-def measure(steps: int, repeats: int = 3) -> dict:
+def measure(steps: int, repeats: int = 3, compile: bool = False) -> dict:
     """Images/s of both loops, float32 and bf16 autocast, plain and fast layouts, and the speedups over float32 plain."""
     peak = peak_gflops(repeats)
     result = {
@@ -41,6 +42,8 @@ def measure(steps: int, repeats: int = 3) -> dict:
         )
     # The layout clad.training.classifier_layout does not take: the classifier NHWC in float32 on the CPU.
     result["paths"]["float32 fast, classifier NHWC"] = train_throughput(steps, peak, classifier_nhwc=True)
+    if compile:  # torch.compile (inductor's C++ kernels) on the default float32 fast path
+        result["paths"]["float32 fast, torch.compile"] = train_throughput(steps, peak, compile=True)
     base = result["paths"]["float32 plain"]
     result["speedup_over_float32_plain"] = {
         path: {loop: r["images_per_s"] / base[loop]["images_per_s"] for loop, r in loops.items()}
@@ -66,7 +69,14 @@ def markdown(info: dict, result: dict) -> str:
             f"| {path} | {loops['autoencoder']['images_per_s']:.0f} | {loops['classifier']['images_per_s']:.0f} | "
             f"{x['autoencoder']:.2f} | {x['classifier']:.2f} |"
         )
-    lines += ["", "x: images/s over the float32 plain path's, same networks, batch and steps, same process.", ""]
+    lines += ["", "x: images/s over the float32 plain path's, same networks, batch and steps, same process."]
+    compiled = result["paths"].get("float32 fast, torch.compile")
+    if compiled:
+        lines.append(
+            f"torch.compile's first (compiling) epoch, left out of its rate: autoencoder "
+            f"{compiled['autoencoder']['first_epoch_s']:.1f} s, classifier {compiled['classifier']['first_epoch_s']:.1f} s."
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -74,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="training steps per measurement")
     parser.add_argument("--out", default="results/bench_bf16_cpu")
+    parser.add_argument(
+        "--compile", action="store_true", help="add the float32 fast path under torch.compile (needs a C++ compiler)"
+    )
     args = parser.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     info = {
@@ -84,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         "git_commit": commit,
         "torch_version": torch.__version__,
     }
-    result = measure(args.steps)
+    result = measure(args.steps, compile=args.compile)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({**info, **result}, indent=1))
