@@ -7,7 +7,8 @@ the test set with every confidence score, and append one JSON line per run to `-
 Each line holds the overrides, the fit's diagnostics (cluster shares, losses, steps, held-out
 pseudo-label accuracy, NMI/ARI against the hidden classes), the test AUROC of msp (T=1),
 odin (the configured T and eps) and energy (T=1) (with --odin-grid also ODIN over a grid of T and
-eps), the wall time and the peak memory. Test AUROC
+eps; with --feature-scores also CLAD+'s Mahalanobis and kNN with k = 1, set up on the classifier's
+training images), the wall time and the peak memory. Test AUROC
 here is a measurement for the diagnosis, never the reason for a default (results/selection_log.md).
 """
 
@@ -30,7 +31,7 @@ from clad.base import seed_everything
 from clad.data import to_float
 from clad.experiment import build_data, fit_diagnostics
 from clad.metrics import auroc
-from clad.scores import ODIN
+from clad.scores import KNN, ODIN, Mahalanobis
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,6 +45,11 @@ def main() -> None:
         "--odin-grid",
         action="store_true",
         help="also score ODIN over T in {1, 10, 1000} x eps in {0, 5e-4, 1e-3, 4e-3}",
+    )
+    parser.add_argument(
+        "--feature-scores",
+        action="store_true",
+        help="also score mahalanobis (CLAD+'s score) and knn (k = 1) on the classifier's penultimate features",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for run.py")
     args = parser.parse_args()
@@ -76,6 +82,10 @@ def main() -> None:
                 record[f"auroc_odin_T{temperature:g}_eps{epsilon:g}"] = auroc(
                     split.test_y, detector.anomaly_score(test_x)
                 )
+    if args.feature_scores:  # set up on the fit's own training images (setup_score keeps its classifier's part)
+        for name, score in (("mahalanobis", Mahalanobis()), ("knn_k1", KNN(k=1))):
+            detector.set_params(score=score).setup_score(to_float(split.train_x))
+            record[f"auroc_{name}"] = auroc(split.test_y, detector.anomaly_score(test_x))
     record.update(flat)
     record.update(
         peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,

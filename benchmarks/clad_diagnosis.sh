@@ -34,3 +34,7 @@ fit one1_cnn_avg_head -- "${ONE[@]}" classifier.head=avg
 fit one1_conv_classifier -- "${ONE[@]}" classifier=conv
 fit one1_train_3_epochs -- "${ONE[@]}" budget.train_epochs=3
 fit cur_before_s1 -- "${CUR[@]}" "${BEFORE[@]}" seed=1     # (the 74.6 / 89.4 of issue 7)
+# Session 22: why CLAD+'s Mahalanobis, first on the development set's ~240 training images, falls behind ODIN on
+# mnist_cur's 16,115 (88.6 against 94.3, table1_mnist_clad_plus): the same scenario at the dev set's size and at 1,000 a class.
+fit cur_feature_80_per_class --feature-scores -- "${CUR[@]}" budget.max_train_per_class=80 seed=0
+fit cur_feature_1000_per_class --feature-scores -- "${CUR[@]}" budget.max_train_per_class=1000 seed=0

@@ -16,6 +16,8 @@ COLUMNS = [
     "auroc_odin",
     "auroc_msp",
     "auroc_energy",
+    "auroc_mahalanobis",
+    "auroc_knn_k1",
     "clf_holdout_accuracy",
     "clf_train_accuracy",
     "cluster_min_share",
