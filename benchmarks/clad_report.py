@@ -60,7 +60,7 @@ def main() -> None:
     df = load(args.jsonl)
     out = [
         f"Rendered by `python -m benchmarks.clad_report {args.jsonl}` from {len(df)} fits "
-        f"(commit(s) {', '.join(sorted(df['commit'].unique()))}; machine {df['machine'].iloc[0]}; "
+        f"(commit(s) {', '.join(sorted(df['commit'].unique()))}; machine(s) {'; '.join(df['machine'].unique())}; "
         f"{int(df['threads'].iloc[0])} torch thread(s) a job). AUROC, accuracies and shares in %, "
         "mean ± std over seeds; fit_seconds in s; peak_rss_gib in GiB.",
         "",
