@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         "CLAD's defaults but k (and the image size where it says 28x28); one torch thread a fit. AUROC x 100, mean over "
         "scenarios and seeds ± the std over seeds averaged over scenarios; held-out acc.: the classifier's accuracy on "
         "the 10% of its training images held out from it, against their pseudo-labels (no test label). Multi-class: "
-        "digits_cur, digits_str, digits_mix; one-class: each digit normal, the nine others anomalies.",
+        "digits_cur, digits_str, digits_mix; one-class: each digit normal, the nine others anomalies. The decision "
+        "these rows served, with its rule written before they ran: `results/selection_log.md`, session 22.",
         "",
         frame.to_markdown(index=False),
         "",

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CLAD_DATA=${CLAD_DATA:-$(cd .. && pwd)/shared/data}
-STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class neural_one_class ocnn_linear diagnosis clad_plus_dev clad_plus ablation_scores table1_gtsrb table2_cifar10 cifar10_five_class bench bench_bf16_cpu launchers"}
+STEPS=${STEPS:-"data_load selection digits ablation_digits table1_mnist mnist_one_class neural_one_class ocnn_linear diagnosis clad_k_dev clad_plus_dev clad_plus ablation_scores table1_gtsrb table2_cifar10 cifar10_five_class bench bench_bf16_cpu launchers"}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 one_thread() { OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$@"; }
 
@@ -56,6 +56,10 @@ fi
 if step diagnosis; then
   bash benchmarks/clad_diagnosis.sh
   python -m benchmarks.clad_report results/clad_diagnosis/mnist.jsonl > results/clad_diagnosis/mnist.md
+fi
+if step clad_k_dev; then  # issue 7: CLAD's k on the development set, 8x8 and 28x28 (results/selection_log.md, session 22)
+  bash benchmarks/clad_k_dev.sh   # ~1 h on 2 cores
+  python -m benchmarks.clad_k_dev results/clad_k_dev/*.json > results/clad_k_dev/README.md
 fi
 if step clad_plus_dev; then  # the development set behind CLAD+ (results/selection_log.md, session 4)
   python -m benchmarks.clad_plus_dev --out results/clad_plus_dev
