@@ -38,3 +38,7 @@ fit cur_before_s1 -- "${CUR[@]}" "${BEFORE[@]}" seed=1     # (the 74.6 / 89.4 of
 # mnist_cur's 16,115 (88.6 against 94.3, table1_mnist_clad_plus): the same scenario at the dev set's size and at 1,000 a class.
 fit cur_feature_80_per_class --feature-scores -- "${CUR[@]}" budget.max_train_per_class=80 seed=0
 fit cur_feature_1000_per_class --feature-scores -- "${CUR[@]}" budget.max_train_per_class=1000 seed=0
+fit cur_feature_80_per_class_s1 --feature-scores -- "${CUR[@]}" budget.max_train_per_class=80 seed=1
+fit cur_feature_80_per_class_s2 --feature-scores -- "${CUR[@]}" budget.max_train_per_class=80 seed=2
+fit cur_feature_1000_per_class_s1 --feature-scores -- "${CUR[@]}" budget.max_train_per_class=1000 seed=1
+fit cur_feature_1000_per_class_s2 --feature-scores -- "${CUR[@]}" budget.max_train_per_class=1000 seed=2
