@@ -150,6 +150,8 @@ if step bench_bf16_cpu; then  # CPU training under bf16 autocast beside float32 
   python -m benchmarks.bench_bf16_cpu --steps 80   # session 21's run: an Intel Xeon with AMX
   # session 22's run on a 2-core AMD EPYC without AMX (with the float32 NHWC-classifier row)
   # python -m benchmarks.bench_bf16_cpu --steps 80 --out results/bench_bf16_cpu_epyc
+  # and with the float32 fast path through torch.compile (needs a C++ compiler; ~6 min)
+  # python -m benchmarks.bench_bf16_cpu --steps 80 --compile --out results/bench_compile_cpu
 fi
 
 if step launchers; then  # experiment=table1_mnist budget=smoke under the basic and the joblib launcher; idle machine
