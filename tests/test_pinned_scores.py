@@ -21,7 +21,8 @@ another CPU (torch picks its kernels by the CPU's vector instructions), and trai
 gradient signs carry them into the scores (session 13, an AMD EPYC with AVX2: clad 2e-4, occnn 9e-5 and
 ocnn 5.5% away from the Intel Xeon pins; the other detectors equal to 1e-6; session 18, an Intel Xeon with
 AVX512 and AMX: latent_kmeans, occnn and ocnn away from them). Session 19 re-pinned ocnn when its default became
-g = linear, on the AVX512-AMX Intel Xeon only; its other platforms' pins are None until pinned there. A detector passes when its
+g = linear, on the AVX512-AMX Intel Xeon only; its other platforms' pins are None until pinned there (session
+22 pinned it on an AMD EPYC with AVX512, whose other detectors print the session 1-12 pins). A detector passes when its
 scores are one platform's pins. When they match none, the test fails on a platform that has pins of its
 own (`platform_key`) and is skipped, saying why, on a platform that has none yet: pin it with the
 command above (it prints the key and the table).
@@ -132,7 +133,21 @@ INTEL_XEON_AMX = {  # session 18, an Intel Xeon with AVX512 and AMX, `python -m 
         0.04612130572,
     ),
 }
-PINNED = {None: INTEL_XEON, "AVX2 AuthenticAMD": AMD_EPYC_AVX2, "AVX512 GenuineIntel": INTEL_XEON_AMX}
+AMD_EPYC_AVX512 = {  # session 22, an AMD EPYC with AVX512 (no AMX), `python -m tests.test_pinned_scores` there: the
+    **INTEL_XEON,  # session 1-12 pins print unchanged for every detector but OC-NN, which had no pins on this CPU
+    "ocnn": (  # g = linear
+        [-0.03961004131, -0.0447632689, -0.01172128133, -0.01271020062, -0.04061199538],
+        -3.220583118,
+        4.758440323,
+        0.045197839,
+    ),
+}
+PINNED = {
+    None: INTEL_XEON,
+    "AVX2 AuthenticAMD": AMD_EPYC_AVX2,
+    "AVX512 GenuineIntel": INTEL_XEON_AMX,
+    "AVX512 AuthenticAMD": AMD_EPYC_AVX512,
+}
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
