@@ -27,9 +27,10 @@ def setting(command: str, key: str, default: str) -> str:
     return match.group(1) if match else default
 
 
-def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict]]:
-    """One row per (image side in pixels, k): mean ± std of each score and kind, held-out accuracy, fit seconds."""
-    rows, provenance = [], []
+def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[int]]:
+    """One row per (image side in pixels, k): mean ± std of each score and kind, held-out accuracy, fit seconds;
+    with each file's provenance and the seeds the rows hold."""
+    rows, provenance, seeds = [], [], set()
     for path in paths:
         run = json.loads(path.read_text())
         command = run["provenance"]["command"]
@@ -37,6 +38,7 @@ def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict]]:
         size = setting(command, "dataset.image_size", "null").replace("null", "8")
         k = int(setting(command, "detector.n_clusters", "10"))
         frame = pd.DataFrame(run["rows"])
+        seeds.update(int(s) for s in frame.seed)
         row = {"pixels": int(size), "k": k, "fits": len(frame)}
         for kind, part in frame.groupby("kind"):
             std = part.groupby("scenario")[list(SCORES)].std(ddof=0).mean()
@@ -45,17 +47,18 @@ def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict]]:
             row[f"{kind} held-out acc."] = f"{100 * part.holdout_accuracy.mean():.1f}"
         row["fit s"] = round(frame.fit_seconds.mean(), 1)
         rows.append(row)
-    return pd.DataFrame(rows).sort_values(["pixels", "k"]).reset_index(drop=True), provenance
+    return pd.DataFrame(rows).sort_values(["pixels", "k"]).reset_index(drop=True), provenance, sorted(seeds)
 
 
 def main(argv: list[str] | None = None) -> None:
     paths = sorted(Path(p) for p in (sys.argv[1:] if argv is None else argv))
-    frame, provenance = table(paths)
+    frame, provenance, seeds = table(paths)
     lines = [
         "# CLAD's k on the development set (the embedded digits)",
         "",
         "Made by `bash benchmarks/clad_k_dev.sh` (one `python -m benchmarks.clad_plus_dev` run per row, its command "
-        "below), table by `python -m benchmarks.clad_k_dev results/clad_k_dev/*.json`. Seeds 0, 1, 2; budget=cpu; "
+        "below), table by `python -m benchmarks.clad_k_dev results/clad_k_dev/*.json`. "
+        f"Seeds {', '.join(map(str, seeds))}; budget=cpu; "
         "CLAD's defaults but k (and the image size where it says 28x28); one torch thread a fit. AUROC x 100, mean over "
         "scenarios and seeds ± the std over seeds averaged over scenarios; held-out acc.: the classifier's accuracy on "
         "the 10% of its training images held out from it, against their pseudo-labels (no test label). Multi-class: "

@@ -2,7 +2,7 @@
 # CLAD's number of clusters k on the development set (issue 7): every stage-4 score of one CLAD fit per
 # (digits scenario, seed, k), at 8x8 and at MNIST's 28x28 (39 fits a row: 3 multi-class and 10 one-class
 # scenarios x seeds 0-2). Two workers take the rows in order, one torch thread each; on 2 cores an 8x8 row takes
-# ~5 min, a 28x28 row ~45 min (WORKERS=1: one worker). Resumes: a row whose JSON exists, or that a worker has claimed, is skipped
+# ~5 min, a 28x28 row ~35-45 min (WORKERS=1: one worker). Resumes: a row whose JSON exists, or that a worker has claimed, is skipped
 # (delete results/clad_k_dev/*.lock of a killed run). Then the table:
 #   bash benchmarks/clad_k_dev.sh
 #   python -m benchmarks.clad_k_dev results/clad_k_dev/*.json > results/clad_k_dev/README.md
@@ -15,7 +15,8 @@ mkdir -p "$out"
 ROWS=${ROWS:-"null:10 28:10 null:5 null:3 null:20 28:5 28:3 28:20"}
 worker() {
     for row in $ROWS; do
-        local size=${row%:*} k=${row#*:} file="$out/size${row%:*}_k${row#*:}"
+        local size=${row%:*} k=${row#*:}
+        local file="$out/size${size}_k${k}"
         [ -f "$file.json" ] && continue
         mkdir "$file.lock" 2>/dev/null || continue
         python -m benchmarks.clad_plus_dev --out "$file" -- "dataset.image_size=$size" "detector.n_clusters=$k" \

@@ -63,7 +63,8 @@ def test_table_means_and_seed_stds_by_kind(tmp_path):
         "python -m benchmarks.clad_plus_dev --out b -- dataset.image_size=28 detector.n_clusters=10",
         rows,
     )
-    frame, provenance = clad_k_dev.table([b, a])
+    frame, provenance, seeds = clad_k_dev.table([b, a])
+    assert seeds == [0, 1]
     assert list(zip(frame.pixels, frame.k)) == [(8, 3), (28, 10)]  # sorted by image size, then k
     first = frame.iloc[0]
     assert first["multi-class odin"] == "85.0 ± 5.0"  # mean of 80 and 90; population std over the two seeds
