@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CLAD's number of clusters k on the development set (issue 7): every stage-4 score of one CLAD fit per
-# (digits scenario, seed, k), at 8x8 and at MNIST's 28x28 (39 fits a row: 3 multi-class and 10 one-class
-# scenarios x seeds 0-2). Two workers take the rows in order, one torch thread each; on 2 cores an 8x8 row takes
+# CLAD's number of clusters k and its classifier network on the development set (issue 7): every stage-4 score of
+# one CLAD fit per (digits scenario, seed, row), at 8x8 and at MNIST's 28x28 (39 fits a row: 3 multi-class and
+# 10 one-class scenarios x seeds 0-2). Two workers take the rows in order, one torch thread each; on 2 cores an 8x8 row takes
 # ~5 min, a 28x28 row ~35-45 min (WORKERS=1: one worker). Resumes: a row whose JSON exists, or that a worker has claimed, is skipped
 # (delete results/clad_k_dev/*.lock of a killed run). Then the table:
 #   bash benchmarks/clad_k_dev.sh
@@ -10,17 +10,24 @@ set -euo pipefail
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 out=results/clad_k_dev
 mkdir -p "$out"
-# size:k (size null: the native 8x8). Session 22 ran all eight, 28:3 and 28:20 last (k = 3 and 20 had already lost
-# at 8x8, so they could not change the decision of results/selection_log.md).
+# size:k[:classifier/width] (size null: the native 8x8; no classifier: the default cnn). Session 22 ran the eight
+# k rows, 28:3 and 28:20 last (k = 3 and 20 had already lost at 8x8, so they could not change the decision of
+# results/selection_log.md); session 23 the ResNet rows:
+#   ROWS="null:10:resnet/16 28:10:resnet/16 null:10:resnet/64" bash benchmarks/clad_k_dev.sh
 ROWS=${ROWS:-"null:10 28:10 null:5 null:3 null:20 28:5 28:3 28:20"}
 worker() {
     for row in $ROWS; do
-        local size=${row%:*} k=${row#*:}
-        local file="$out/size${size}_k${k}"
+        local size k net file overrides
+        IFS=: read -r size k net <<< "$row"
+        file="$out/size${size}_k${k}"
+        overrides=("dataset.image_size=$size" "detector.n_clusters=$k")
+        if [ -n "$net" ]; then
+            file="${file}_${net%/*}${net#*/}"
+            overrides+=("classifier=${net%/*}" "classifier.width=${net#*/}")
+        fi
         [ -f "$file.json" ] && continue
         mkdir "$file.lock" 2>/dev/null || continue
-        python -m benchmarks.clad_plus_dev --out "$file" -- "dataset.image_size=$size" "detector.n_clusters=$k" \
-            > "$file.log" 2>&1
+        python -m benchmarks.clad_plus_dev --out "$file" -- "${overrides[@]}" > "$file.log" 2>&1
         rmdir "$file.lock"
     done
 }
