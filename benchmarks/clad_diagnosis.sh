@@ -42,3 +42,7 @@ fit cur_feature_80_per_class_s1 --feature-scores -- "${CUR[@]}" budget.max_train
 fit cur_feature_80_per_class_s2 --feature-scores -- "${CUR[@]}" budget.max_train_per_class=80 seed=2
 fit cur_feature_1000_per_class_s1 --feature-scores -- "${CUR[@]}" budget.max_train_per_class=1000 seed=1
 fit cur_feature_1000_per_class_s2 --feature-scores -- "${CUR[@]}" budget.max_train_per_class=1000 seed=2
+# Session 23: the reference code's classifier family, a ResNet (width 16: the only width whose mnist_cur classifier stage
+# could fit the 10-minute limit; results/selection_log.md, session 23), on the two scenarios of the rows above.
+fit one1_resnet16_classifier -- "${ONE[@]}" classifier=resnet classifier.width=16
+fit cur_resnet16_classifier_s0 -- "${CUR[@]}" classifier=resnet classifier.width=16 seed=0

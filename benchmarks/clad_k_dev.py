@@ -1,9 +1,10 @@
-"""The number of clusters k on the development set (issue 7): one table from the `benchmarks.clad_plus_dev` runs of
-`benchmarks/clad_k_dev.sh` (every score of one CLAD fit, at each k, on the embedded digits at 8x8 and at 28x28).
+"""The number of clusters k and the classifier network on the development set (issue 7): one table from the
+`benchmarks.clad_plus_dev` runs of `benchmarks/clad_k_dev.sh` (every score of one CLAD fit, at each k and network, on
+the embedded digits at 8x8 and at 28x28).
 
     python -m benchmarks.clad_k_dev results/clad_k_dev/*.json > results/clad_k_dev/README.md
 
-Rows: image size and k; columns: AUROC x 100 of the faithful CLAD's ODIN and of energy, multi-class (digits_cur,
+Rows: image size, classifier network and k; columns: AUROC x 100 of the faithful CLAD's ODIN and of energy, multi-class (digits_cur,
 digits_str, digits_mix) and one-class (the ten digits), mean over scenarios and seeds ± the std over seeds averaged
 over scenarios, and the classifier's held-out pseudo-label accuracy (a signal of the normal images alone). No MNIST,
 CIFAR-10 or GTSRB image is read.
@@ -27,8 +28,15 @@ def setting(command: str, key: str, default: str) -> str:
     return match.group(1) if match else default
 
 
+def network(command: str) -> str:
+    """The classifier a clad_plus_dev command overrides: `cnn` (the default) or e.g. `resnet w16`."""
+    name = setting(command, "classifier", "cnn")
+    width = setting(command, "classifier.width", "")
+    return f"{name} w{width}" if width else name
+
+
 def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[int]]:
-    """One row per (image side in pixels, k): mean ± std of each score and kind, held-out accuracy, fit seconds;
+    """One row per (image side in pixels, classifier, k): mean ± std of each score and kind, held-out accuracy, fit seconds;
     with each file's provenance and the seeds the rows hold."""
     rows, provenance, seeds = [], [], set()
     for path in paths:
@@ -39,7 +47,7 @@ def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[int]]:
         k = int(setting(command, "detector.n_clusters", "10"))
         frame = pd.DataFrame(run["rows"])
         seeds.update(int(s) for s in frame.seed)
-        row = {"pixels": int(size), "k": k, "fits": len(frame)}
+        row = {"pixels": int(size), "classifier": network(command), "k": k, "fits": len(frame)}
         for kind, part in frame.groupby("kind"):
             std = part.groupby("scenario")[list(SCORES)].std(ddof=0).mean()
             for score in SCORES:
@@ -47,23 +55,25 @@ def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[int]]:
             row[f"{kind} held-out acc."] = f"{100 * part.holdout_accuracy.mean():.1f}"
         row["fit s"] = round(frame.fit_seconds.mean(), 1)
         rows.append(row)
-    return pd.DataFrame(rows).sort_values(["pixels", "k"]).reset_index(drop=True), provenance, sorted(seeds)
+    return pd.DataFrame(rows).sort_values(["pixels", "classifier", "k"]).reset_index(drop=True), provenance, sorted(seeds)
 
 
 def main(argv: list[str] | None = None) -> None:
     paths = sorted(Path(p) for p in (sys.argv[1:] if argv is None else argv))
     frame, provenance, seeds = table(paths)
     lines = [
-        "# CLAD's k on the development set (the embedded digits)",
+        "# CLAD's k and classifier network on the development set (the embedded digits)",
         "",
         "Made by `bash benchmarks/clad_k_dev.sh` (one `python -m benchmarks.clad_plus_dev` run per row, its command "
         "below), table by `python -m benchmarks.clad_k_dev results/clad_k_dev/*.json`. "
         f"Seeds {', '.join(map(str, seeds))}; budget=cpu; "
-        "CLAD's defaults but k (and the image size where it says 28x28); one torch thread a fit. AUROC x 100, mean over "
+        "CLAD's defaults but k, the classifier (`cnn`, the default, or a ResNet of the width given) and the image size; "
+        "one torch thread a fit. AUROC x 100, mean over "
         "scenarios and seeds ± the std over seeds averaged over scenarios; held-out acc.: the classifier's accuracy on "
         "the 10% of its training images held out from it, against their pseudo-labels (no test label). Multi-class: "
-        "digits_cur, digits_str, digits_mix; one-class: each digit normal, the nine others anomalies. The decision "
-        "these rows served, with its rule written before they ran: `results/selection_log.md`, session 22.",
+        "digits_cur, digits_str, digits_mix; one-class: each digit normal, the nine others anomalies. The decisions "
+        "these rows served, each rule written before its rows ran: `results/selection_log.md`, sessions 22 (k) and "
+        "23 (the classifier).",
         "",
         frame.to_markdown(index=False),
         "",

@@ -1,4 +1,4 @@
-"""benchmarks/clad_k_dev.py: the k table reads each clad_plus_dev run's k and image size from its command and
+"""benchmarks/clad_k_dev.py: the table reads each clad_plus_dev run's k, network and image size from its command and
 averages its rows as hand-computed below."""
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def test_settings_come_from_the_command():
     assert clad_k_dev.setting(command, "detector.n_clusters", "10") == "5"
     assert clad_k_dev.setting(command, "dataset.image_size", "null") == "28"
     assert clad_k_dev.setting("python -m benchmarks.clad_plus_dev --out x --", "detector.n_clusters", "10") == "10"
+    assert clad_k_dev.network(command) == "cnn"
+    assert clad_k_dev.network(command + " classifier=resnet classifier.width=16") == "resnet w16"
 
 
 def test_table_means_and_seed_stds_by_kind(tmp_path):
@@ -63,11 +65,18 @@ def test_table_means_and_seed_stds_by_kind(tmp_path):
         "python -m benchmarks.clad_plus_dev --out b -- dataset.image_size=28 detector.n_clusters=10",
         rows,
     )
-    frame, provenance, seeds = clad_k_dev.table([b, a])
+    c = _run(
+        tmp_path / "c.json",
+        "python -m benchmarks.clad_plus_dev --out c -- dataset.image_size=null detector.n_clusters=10 "
+        "classifier=resnet classifier.width=16",
+        rows,
+    )
+    frame, provenance, seeds = clad_k_dev.table([b, a, c])
     assert seeds == [0, 1]
-    assert list(zip(frame.pixels, frame.k)) == [(8, 3), (28, 10)]  # sorted by image size, then k
+    # sorted by image size, then network, then k
+    assert list(zip(frame.pixels, frame.classifier, frame.k)) == [(8, "cnn", 3), (8, "resnet w16", 10), (28, "cnn", 10)]
     first = frame.iloc[0]
     assert first["multi-class odin"] == "85.0 ± 5.0"  # mean of 80 and 90; population std over the two seeds
     assert first["one-class energy"] == "70.0 ± 0.0"
     assert first["one-class held-out acc."] == "60.0"
-    assert [p["file"] for p in provenance] == [b.as_posix(), a.as_posix()]
+    assert [p["file"] for p in provenance] == [b.as_posix(), a.as_posix(), c.as_posix()]
