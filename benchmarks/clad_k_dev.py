@@ -55,7 +55,11 @@ def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[int]]:
             row[f"{kind} held-out acc."] = f"{100 * part.holdout_accuracy.mean():.1f}"
         row["fit s"] = round(frame.fit_seconds.mean(), 1)
         rows.append(row)
-    return pd.DataFrame(rows).sort_values(["pixels", "classifier", "k"]).reset_index(drop=True), provenance, sorted(seeds)
+    return (
+        pd.DataFrame(rows).sort_values(["pixels", "classifier", "k"]).reset_index(drop=True),
+        provenance,
+        sorted(seeds),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
