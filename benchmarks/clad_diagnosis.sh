@@ -46,3 +46,7 @@ fit cur_feature_1000_per_class_s2 --feature-scores -- "${CUR[@]}" budget.max_tra
 # could fit the 10-minute limit; results/selection_log.md, session 23), on the two scenarios of the rows above.
 fit one1_resnet16_classifier -- "${ONE[@]}" classifier=resnet classifier.width=16
 fit cur_resnet16_classifier_s0 -- "${CUR[@]}" classifier=resnet classifier.width=16 seed=0
+# The default again beside them, on the same machine (one seed's training follows each CPU's float rounding, so the
+# rows above from another CPU are not the baseline of these two).
+fit one1_after_rerun -- "${ONE[@]}"
+fit cur_after_rerun_s0 -- "${CUR[@]}" seed=0
