@@ -46,8 +46,15 @@ def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[int]]:
         size = setting(command, "dataset.image_size", "null").replace("null", "8")
         k = int(setting(command, "detector.n_clusters", "10"))
         frame = pd.DataFrame(run["rows"])
-        seeds.update(int(s) for s in frame.seed)
-        row = {"pixels": int(size), "classifier": network(command), "k": k, "fits": len(frame)}
+        own_seeds = sorted(int(s) for s in frame.seed.unique())
+        seeds.update(own_seeds)
+        row = {
+            "pixels": int(size),
+            "classifier": network(command),
+            "k": k,
+            "seeds": ", ".join(map(str, own_seeds)),
+            "fits": len(frame),
+        }
         for kind, part in frame.groupby("kind"):
             std = part.groupby("scenario")[list(SCORES)].std(ddof=0).mean()
             for score in SCORES:
@@ -56,7 +63,7 @@ def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[int]]:
         row["fit s"] = round(frame.fit_seconds.mean(), 1)
         rows.append(row)
     return (
-        pd.DataFrame(rows).sort_values(["pixels", "classifier", "k"]).reset_index(drop=True),
+        pd.DataFrame(rows).sort_values(["pixels", "classifier", "k", "seeds"]).reset_index(drop=True),
         provenance,
         sorted(seeds),
     )

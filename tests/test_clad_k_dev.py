@@ -79,4 +79,5 @@ def test_table_means_and_seed_stds_by_kind(tmp_path):
     assert first["multi-class odin"] == "85.0 ± 5.0"  # mean of 80 and 90; population std over the two seeds
     assert first["one-class energy"] == "70.0 ± 0.0"
     assert first["one-class held-out acc."] == "60.0"
+    assert first["seeds"] == "0, 1"  # each row names the seeds it averages
     assert [p["file"] for p in provenance] == [b.as_posix(), a.as_posix(), c.as_posix()]
