@@ -4,10 +4,10 @@ the embedded digits at 8x8 and at 28x28).
 
     python -m benchmarks.clad_k_dev results/clad_k_dev/*.json > results/clad_k_dev/README.md
 
-Rows: image size, classifier network and k; columns: AUROC x 100 of the faithful CLAD's ODIN and of energy, multi-class (digits_cur,
-digits_str, digits_mix) and one-class (the ten digits), mean over scenarios and seeds ± the std over seeds averaged
-over scenarios, and the classifier's held-out pseudo-label accuracy (a signal of the normal images alone). No MNIST,
-CIFAR-10 or GTSRB image is read.
+Rows: image size, classifier network, k and seeds; columns: AUROC x 100 of the faithful CLAD's ODIN and of energy,
+multi-class (digits_cur, digits_str, digits_mix) and one-class (the ten digits), mean over scenarios and seeds ± the
+std over seeds averaged over scenarios, and the classifier's held-out pseudo-label accuracy (a signal of the normal
+images alone). No MNIST, CIFAR-10 or GTSRB image is read.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def network(command: str) -> str:
 
 
 def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[int]]:
-    """One row per (image side in pixels, classifier, k): mean ± std of each score and kind, held-out accuracy, fit seconds;
-    with each file's provenance and the seeds the rows hold."""
+    """One row per file (image side in pixels, classifier, k, seeds): mean ± std of each score and kind, held-out
+    accuracy, fit seconds; with each file's provenance and the seeds the rows hold."""
     rows, provenance, seeds = [], [], set()
     for path in paths:
         run = json.loads(path.read_text())

@@ -13,7 +13,7 @@ mkdir -p "$out"
 # size:k[:classifier/width] (size null: the native 8x8; no classifier: the default cnn). Session 22 ran the eight
 # k rows, 28:3 and 28:20 last (k = 3 and 20 had already lost at 8x8, so they could not change the decision of
 # results/selection_log.md); session 23 the ResNet rows:
-#   ROWS="null:10:resnet/16 28:10:resnet/16 null:10:resnet/64" bash benchmarks/clad_k_dev.sh
+#   ROWS="null:10:resnet/16 28:10:resnet/16" bash benchmarks/clad_k_dev.sh
 ROWS=${ROWS:-"null:10 28:10 null:5 null:3 null:20 28:5 28:3 28:20"}
 # SEEDS other than "0 1 2" go into the file name (session 23's confirmatory row: SEEDS="3 4 5" ROWS="28:10").
 SEEDS=${SEEDS:-"0 1 2"}
