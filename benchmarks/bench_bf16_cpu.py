@@ -3,8 +3,8 @@
     python -m benchmarks.bench_bf16_cpu [--steps 20] [--out results/bench_bf16_cpu]
 
 The same two training loops, networks and batch as `benchmarks.bench`'s train_mfu (clad.training's autoencoder
-and classifier loops), five ways (six with --compile): float32 on the plain NCHW path and on the fast path (CLAD's default layouts),
-then both again under bf16 autocast (clad.training's `precision="bfloat16"`), and last float32 with the classifier
+and classifier loops), five ways (six with --compile): float32 on the plain NCHW path and on the fast path (CLAD's
+default layouts), then both again under bf16 autocast (clad.training's `precision="bfloat16"`), and last float32 with the classifier
 NHWC too (the layout CLAD's float32 CPU path does not take: is NCHW still the faster one?), and with --compile the
 float32 fast path through torch.compile (its first, compiling epoch timed apart). Also the float32 and bfloat16 peaks (a
 2048^3 matmul each). clad.training's precision "auto" stays float32 on the CPU: this script measures what

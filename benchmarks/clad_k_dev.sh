@@ -17,6 +17,12 @@ mkdir -p "$out"
 ROWS=${ROWS:-"null:10 28:10 null:5 null:3 null:20 28:5 28:3 28:20"}
 # SEEDS other than "0 1 2" go into the file name (session 23's confirmatory row: SEEDS="3 4 5" ROWS="28:10").
 SEEDS=${SEEDS:-"0 1 2"}
+for row in $ROWS; do  # checked before any fit starts
+    if ! [[ $row =~ ^[^:]+:[0-9]+(:[a-z]+/[0-9]+)?$ ]]; then
+        echo "row $row: expected size:k or size:k:classifier/width (e.g. 28:10:resnet/16)" >&2
+        exit 2
+    fi
+done
 worker() {
     for row in $ROWS; do
         local size k net file overrides
