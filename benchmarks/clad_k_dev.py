@@ -29,10 +29,12 @@ def setting(command: str, key: str, default: str) -> str:
 
 
 def network(command: str) -> str:
-    """The classifier a clad_plus_dev command overrides: `cnn` (the default) or e.g. `resnet w16`."""
+    """The classifier a clad_plus_dev command overrides: `cnn` (the default), e.g. `resnet w16`, or with its blocks
+    a stage, e.g. `resnet w16 b1111`."""
     name = setting(command, "classifier", "cnn")
     width = setting(command, "classifier.width", "")
-    return f"{name} w{width}" if width else name
+    blocks = re.sub(r"\D", "", setting(command, "classifier.blocks", ""))
+    return " ".join([name] + [f"w{width}"] * bool(width) + [f"b{blocks}"] * bool(blocks))
 
 
 def table(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[int]]:

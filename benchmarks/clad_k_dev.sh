@@ -10,28 +10,37 @@ set -euo pipefail
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 out=results/clad_k_dev
 mkdir -p "$out"
-# size:k[:classifier/width] (size null: the native 8x8; no classifier: the default cnn). Session 22 ran the eight
+# size:k[:classifier/width[/blocks]] (size null: the native 8x8; no classifier: the default cnn; blocks: one digit
+# a stage, e.g. resnet/16/1111 for one BasicBlock a stage). Session 22 ran the eight
 # k rows, 28:3 and 28:20 last (k = 3 and 20 had already lost at 8x8, so they could not change the decision of
 # results/selection_log.md); session 23 the ResNet rows:
 #   ROWS="null:10:resnet/16 28:10:resnet/16" bash benchmarks/clad_k_dev.sh
+# and session 24 the one-block ResNet and the ResNet-16 on fresh seeds (results/selection_log.md, session 24):
+#   SEEDS="3 4 5" ROWS="28:10:resnet/16/1111 28:10:resnet/16" bash benchmarks/clad_k_dev.sh
 ROWS=${ROWS:-"null:10 28:10 null:5 null:3 null:20 28:5 28:3 28:20"}
 # SEEDS other than "0 1 2" go into the file name (session 23's confirmatory row: SEEDS="3 4 5" ROWS="28:10").
 SEEDS=${SEEDS:-"0 1 2"}
 for row in $ROWS; do  # checked before any fit starts
-    if ! [[ $row =~ ^[^:]+:[0-9]+(:[a-z]+/[0-9]+)?$ ]]; then
-        echo "row $row: expected size:k or size:k:classifier/width (e.g. 28:10:resnet/16)" >&2
+    if ! [[ $row =~ ^[^:]+:[0-9]+(:[a-z]+/[0-9]+(/[0-9]+)?)?$ ]]; then
+        echo "row $row: expected size:k, size:k:classifier/width or size:k:classifier/width/blocks" \
+            "(e.g. 28:10:resnet/16 or 28:10:resnet/16/1111)" >&2
         exit 2
     fi
 done
 worker() {
     for row in $ROWS; do
-        local size k net file overrides
+        local size k net file overrides name width blocks
         IFS=: read -r size k net <<< "$row"
         file="$out/size${size}_k${k}"
         overrides=("dataset.image_size=$size" "detector.n_clusters=$k")
         if [ -n "$net" ]; then
-            file="${file}_${net%/*}${net#*/}"
-            overrides+=("classifier=${net%/*}" "classifier.width=${net#*/}")
+            IFS=/ read -r name width blocks <<< "$net"
+            file="${file}_${name}${width}"
+            overrides+=("classifier=$name" "classifier.width=$width")
+            if [ -n "$blocks" ]; then  # 1111 -> classifier.blocks=[1,1,1,1]
+                file="${file}b${blocks}"
+                overrides+=("classifier.blocks=[$(echo "$blocks" | sed 's/./&,/g; s/,$//')]")
+            fi
         fi
         [ "$SEEDS" = "0 1 2" ] || file="${file}_seeds${SEEDS// /}"
         [ -f "$file.json" ] && continue

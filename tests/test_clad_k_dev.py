@@ -46,6 +46,8 @@ def test_settings_come_from_the_command():
     assert clad_k_dev.setting("python -m benchmarks.clad_plus_dev --out x --", "detector.n_clusters", "10") == "10"
     assert clad_k_dev.network(command) == "cnn"
     assert clad_k_dev.network(command + " classifier=resnet classifier.width=16") == "resnet w16"
+    one_block = command + " classifier=resnet classifier.width=16 classifier.blocks=[1,1,1,1]"
+    assert clad_k_dev.network(one_block) == "resnet w16 b1111"
 
 
 def test_table_means_and_seed_stds_by_kind(tmp_path):
