@@ -8,7 +8,8 @@ Each line holds the overrides, the fit's diagnostics (cluster shares, losses, st
 pseudo-label accuracy, NMI/ARI against the hidden classes), the test AUROC of msp (T=1),
 odin (the configured T and eps) and energy (T=1) (with --odin-grid also ODIN over a grid of T and
 eps; with --feature-scores also CLAD+'s Mahalanobis and kNN with k = 1, set up on the classifier's
-training images), the wall time and the peak memory. Test AUROC
+training images), the fit's and the whole run's wall time (`wall_seconds`: from the start of `main`, data loading
+and scoring included), the peak memory and the CPU's model name. Test AUROC
 here is a measurement for the diagnosis, never the reason for a default (results/selection_log.md).
 """
 
@@ -27,6 +28,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from benchmarks.bench import cpu_facts
 from clad.base import seed_everything
 from clad.data import to_float
 from clad.experiment import build_data, fit_diagnostics
@@ -37,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
+    start = time.perf_counter()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--name", required=True, help="a label for this run in the output")
     parser.add_argument("--out", required=True, type=Path, help="JSON-lines file to append to")
@@ -94,6 +97,8 @@ def main() -> None:
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
         ).stdout.strip(),
         machine=f"{platform.node()} ({platform.platform()}, {platform.machine()})",
+        cpu=cpu_facts()["cpu"],
+        wall_seconds=time.perf_counter() - start,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a") as f:

@@ -20,6 +20,8 @@ def test_feature_scores_are_added_to_the_same_fit(tmp_path, monkeypatch):
     plain = _run(monkeypatch, tmp_path / "a.jsonl")
     both = _run(monkeypatch, tmp_path / "b.jsonl", "--feature-scores")
     assert "auroc_mahalanobis" not in plain
+    assert plain["wall_seconds"] >= plain["fit_seconds"] > 0  # the whole run includes its fit
+    assert isinstance(plain["cpu"], str)
     for key in ("auroc_msp", "auroc_odin", "auroc_energy"):  # same seed, same fit: the same confidence scores
         assert both[key] == plain[key]
     for key in ("auroc_mahalanobis", "auroc_knn_k1"):
