@@ -1,5 +1,6 @@
 """Pure nn.Modules, each sized from the input shape: a standardizing layer, the convolutional
-autoencoder of CLAD's stage 1, and the classifiers of stage 3 (a small CNN and a CIFAR-style ResNet).
+autoencoder of CLAD's stage 1, and the classifiers of stage 3 (a small CNN and a CIFAR-style ResNet, and
+`by_shape`, which picks one of two by the input shape).
 `pooled_blocks` and `mirrored_blocks` build an encoder body and the decoder that mirrors it; Deep
 SVDD's networks (baselines/deepsvdd_nets.py) are built with them too."""
 
@@ -196,3 +197,16 @@ class ResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.layers(self.stem(x))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
+
+
+def by_shape(
+    in_shape: tuple[int, int, int],
+    n_classes: int,
+    grey28: Callable[..., nn.Module],
+    other: Callable[..., nn.Module],
+) -> nn.Module:
+    """The classifier `grey28(in_shape, n_classes)` for grey 28x28 images (MNIST's shape), `other(...)` for any other
+    shape: a default that depends on the image shape, chosen per shape on the development set
+    (results/selection_log.md, session 24)."""
+    make = grey28 if tuple(in_shape) == (1, 28, 28) else other
+    return make(in_shape, n_classes)

@@ -63,7 +63,7 @@ LOADERS = {
     "mnist": load_mnist,
     "tiny_imagenet": load_tiny_imagenet,
 }
-CLASSIFIERS = {"cnn": SmallCNN, "conv": ConvEncoder, "resnet": ResNet}
+CLASSIFIERS = {"by_shape": SmallCNN, "cnn": SmallCNN, "conv": ConvEncoder, "resnet": ResNet}  # built at 8x8
 KMEANS = {"faiss": FaissKMeans, "faiss_dec": FaissKMeans, "sklearn": KMeans, "sklearn_dec": KMeans}
 
 
@@ -84,6 +84,10 @@ def classifier_is_built(cfg, option):
     with seeded(0):
         net = detector(cfg).classifier((1, 8, 8), 3)  # CLAD calls it with the input shape and k
     assert type(net) is CLASSIFIERS[option]
+    if option == "by_shape":  # grey 28x28 images get a ResNet, one BasicBlock a stage at width 16
+        net = detector(cfg).classifier((1, 28, 28), 3)
+        assert type(net) is ResNet and len(net.layers) == 4 and net.stem[0].out_channels == 16
+        assert type(detector(cfg).classifier((3, 32, 32), 3)) is SmallCNN
 
 
 def cluster_is_used(cfg, option):
@@ -181,6 +185,7 @@ def test_default_run_instantiates():
     assert type(det.kmeans(n_clusters=3, random_state=0)) is FaissKMeans and type(det.dec) is DEC
     assert type(det.score) is SCORES["odin"] and det.ae_epochs == OmegaConf.load(CONF / "budget" / "cpu.yaml").ae_epochs
     assert type(instantiate(cfg.logger)) is NullLogger
+    assert cfg.hydra.runtime.choices.classifier == "by_shape"  # the ResNet for grey 28x28, the cnn otherwise
 
 
 @pytest.mark.parametrize("group", ["dataset", "split", "detector"])
