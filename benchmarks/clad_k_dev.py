@@ -29,8 +29,8 @@ def setting(command: str, key: str, default: str) -> str:
 
 
 def network(command: str) -> str:
-    """The classifier a clad_plus_dev command overrides: `cnn` (the default), e.g. `resnet w16`, or with its blocks
-    a stage, e.g. `resnet w16 b1111`."""
+    """The classifier a clad_plus_dev command overrides: `cnn` (named, or the default of the rows that ran before
+    `by_shape` became the default), e.g. `resnet w16`, or with its blocks a stage, e.g. `resnet w16 b1111`."""
     name = setting(command, "classifier", "cnn")
     width = setting(command, "classifier.width", "")
     blocks = re.sub(r"\D", "", setting(command, "classifier.blocks", ""))

@@ -10,8 +10,9 @@ set -euo pipefail
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 out=results/clad_k_dev
 mkdir -p "$out"
-# size:k[:classifier/width[/blocks]] (size null: the native 8x8; no classifier: the default cnn; blocks: one digit
-# a stage, e.g. resnet/16/1111 for one BasicBlock a stage). Session 22 ran the eight
+# size:k[:classifier/width[/blocks]] (size null: the native 8x8; no classifier: the cnn, passed as classifier=cnn
+# since the default became by_shape in session 24; blocks: one digit a stage, e.g. resnet/16/1111 for one BasicBlock
+# a stage). Session 22 ran the eight
 # k rows, 28:3 and 28:20 last (k = 3 and 20 had already lost at 8x8, so they could not change the decision of
 # results/selection_log.md); session 23 the ResNet rows:
 #   ROWS="null:10:resnet/16 28:10:resnet/16" bash benchmarks/clad_k_dev.sh
@@ -33,7 +34,9 @@ worker() {
         IFS=: read -r size k net <<< "$row"
         file="$out/size${size}_k${k}"
         overrides=("dataset.image_size=$size" "detector.n_clusters=$k")
-        if [ -n "$net" ]; then
+        if [ -z "$net" ]; then
+            overrides+=("classifier=cnn")
+        else
             IFS=/ read -r name width blocks <<< "$net"
             file="${file}_${name}${width}"
             overrides+=("classifier=$name" "classifier.width=$width")

@@ -20,7 +20,7 @@ variant() {
   done
 }
 variant default
-variant cnn_avg_head classifier.head=avg
+variant cnn_avg_head classifier=cnn classifier.head=avg  # classifier=cnn: the default is by_shape since session 24 (the cnn at 8x8)
 variant conv_classifier classifier=conv
 variant cosine_schedule detector.schedule=cosine
 variant small_autoencoder 'detector.ae_channels=[16,32,64]' detector.ae_hidden=256
