@@ -5,8 +5,10 @@ results/benchmarks.md and prints the JSON as its last line.
     python -m benchmarks.bench --quick    # about 2 min: fewer steps and repeats, no parallel_slowdown
 
 - peak_gflops: a large float32 matmul, the machine's own peak in this process.
-- train: the training throughput (images/s) of CLAD's stage-1 autoencoder and stage-3 classifier at the default
-  networks and batch size (128, 1x28x28 inputs) through clad.training's own loop, the FLOPs of one step
+- train: the training throughput (images/s) of CLAD's stage-1 autoencoder and stage-3 classifier (the `cnn`,
+  CLAD's default classifier when these figures were made; since session 24 grey 28x28 images get a one-block
+  ResNet-16 by default, `classifier=by_shape`, not measured here) at batch size 128, 1x28x28 inputs, through
+  clad.training's own loop, the FLOPs of one step
   (torch.utils.flop_counter, forward + backward) and the model FLOP utilisation they imply (MFU = FLOP rate / peak).
 - odin: batched ODIN time over one plain forward pass of the same model on the same images (`odin_overhead`; its
   inherent cost is two forwards and one backward), and against a batch-1 loop (`odin_speedup`).
