@@ -110,7 +110,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         if not found:
             return None
         rows = pd.concat(found, ignore_index=True).drop_duplicates()
-        return rows[~rows["detector"].isin(args.drop_kept)] if "detector" in rows else rows
+        # A dropped detector's rows go, and so do DeLong rows whose *reference* it was: they compare its old runs.
+        dropped = pd.Series(False, index=rows.index)
+        for column in ("detector", "reference"):
+            if column in rows:
+                dropped |= rows[column].isin(args.drop_kept)
+        return rows[~dropped]
 
     if args.x and args.x not in runs:
         p.error(f"--x {args.x!r} is not a column of the runs; config columns: {runs.attrs.get('config_columns')}")
@@ -155,11 +160,18 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         paper_layout = {"dataset", "split", "detector"} <= set(
             args.by
         )  # one method per row: ROC and t-SNE per scenario
+        removed = []
         for (dataset, split), group in runs.groupby(["dataset", "split"]) if paper_layout else ():
             ok = group[group["status"] == "ok"]
             roc = args.out / f"roc_{dataset}_{split}.png"
             if roc.exists() and not all((Path(d) / "scores.npz").exists() for d in ok["run_dir"]):
-                log.info("%s kept as it is: some of its runs have no scores.npz here (--keep)", roc)
+                if set(args.drop_kept or ()) & set(group["detector"]):  # it draws the dropped runs' curves
+                    for figure in (roc, roc.with_suffix(".pdf")):
+                        figure.unlink(missing_ok=True)
+                    removed.append(roc.name)
+                    log.warning("%s removed: it drew the dropped runs, and some runs have no scores.npz here", roc)
+                else:
+                    log.info("%s kept as it is: some of its runs have no scores.npz here (--keep)", roc)
             elif len(ok):
                 figures += plot_roc(group, roc, caption)
             codes = [
@@ -170,6 +182,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             if codes:
                 figures += plot_tsne(
                     codes[0], args.out / f"tsne_{dataset}_{split}.png", f"codes: {codes[0]}\n{caption}"
+                )
+        if removed:
+            with open(args.out / "table.md", "a") as f:
+                f.write(
+                    f"\nROC figures removed ({', '.join(removed)}): they drew the runs that --drop-kept "
+                    f"{' '.join(args.drop_kept)} left out, and some of the scenario's runs have no scores.npz here.\n"
                 )
         per_class = per_class_auroc(runs)
         old_rows = earlier("per_class.csv")

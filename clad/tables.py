@@ -234,8 +234,15 @@ def compare_methods(
         delong = delong.sort_values(keys, kind="stable").reset_index(drop=True)
     if len(delong):
         delong.to_csv(out_dir / "delong.csv", index=False)
+    else:
+        (out_dir / "delong.csv").unlink(missing_ok=True)  # an earlier report's file would describe other runs
     lines = [f"## Statistics: {reference} against the other methods\n"]
-    if len(delong):
+    if not len(delong):
+        lines.append(
+            f"No DeLong test: no scenario and seed has the test scores (scores.npz) of {reference} and of another "
+            "method in this checkout, nor a kept DeLong row of these runs.\n"
+        )
+    else:
         delong["significant"] = delong["p"] < alpha
         per_method = delong.groupby("detector").agg(
             cells=("p", "size"), significant=("significant", "sum"), mean_diff=("diff", "mean")

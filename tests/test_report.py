@@ -373,6 +373,36 @@ def test_drop_kept_replaces_a_detectors_kept_runs_and_their_delong_rows(tmp_path
         sweep.main([str(tmp_path / "c"), "--drop-kept", "svdd"])
 
 
+def test_drop_kept_of_the_reference_leaves_out_its_delong_rows_and_says_so(tmp_path):
+    """The reference method re-run (its new folders here, the other methods' scores gone): the earlier report's
+    DeLong rows compare the *old* reference runs, so --drop-kept of the reference leaves them out, no stale
+    delong.csv stays in the folder, no cell is marked as significant on them, and the ROC figure that drew them goes."""
+    extra = {"detector": {"nu": 0.1, "random_state": 0, "max_train": None}, "seed": 0}
+    label, score = np.array([0, 0, 1, 1]), np.array([0.5, 0.1, 0.9, 0.2])
+    for name, detector, auroc in (("a", "ocsvm", 0.9), ("b", "svdd", 0.5)):
+        _run(tmp_path / name / "0", 0, auroc=auroc, extra=extra, detector=detector)
+        np.savez(
+            tmp_path / name / "0" / "scores.npz", index=np.arange(4), label=label, score=score, test_class=[0, 3, 1, 2]
+        )
+    args = ["--reference", "ocsvm"]
+    sweep.main([str(tmp_path / "a"), str(tmp_path / "b"), *args, "--out", str(tmp_path / "r")])
+    assert set(pd.read_csv(tmp_path / "r" / "delong.csv")["reference"]) == {"ocsvm"}
+    assert (tmp_path / "r" / "roc_digits_digits_cur.png").exists()
+    shutil.rmtree(tmp_path / "a")
+    shutil.rmtree(tmp_path / "b")
+    _run(tmp_path / "c" / "0", 0, auroc=0.8, extra=extra)  # ocsvm again, at a new default
+    keep = ["--keep", str(tmp_path / "r" / "runs.csv")]
+    sweep.main([str(tmp_path / "c"), *keep, "--drop-kept", "ocsvm", *args, "--out", str(tmp_path / "r")])
+    runs = pd.read_csv(tmp_path / "r" / "runs.csv")
+    assert sorted(zip(runs["detector"], runs["auroc"])) == [("ocsvm", 0.8), ("svdd", 0.5)]
+    assert not (tmp_path / "r" / "delong.csv").exists()
+    text = (tmp_path / "r" / "table.md").read_text()
+    assert "†" not in text.split("## Statistics")[0].split("Cells:")[0]
+    assert "No DeLong test" in text
+    assert not (tmp_path / "r" / "roc_digits_digits_cur.png").exists()  # it drew the old ocsvm's curve
+    assert "ROC figures removed (roc_digits_digits_cur.png)" in text
+
+
 def test_kept_commands_whose_runs_were_all_dropped_leave_the_caption():
     runs = pd.DataFrame({"run_dir": ["multirun/t/0", "../../home/u/multirun/t_ocnn_linear/1"]})
     commands = [
