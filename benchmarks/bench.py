@@ -5,10 +5,10 @@ results/benchmarks.md and prints the JSON as its last line.
     python -m benchmarks.bench --quick    # about 2 min: fewer steps and repeats, no parallel_slowdown
 
 - peak_gflops: a large float32 matmul, the machine's own peak in this process.
-- train: the training throughput (images/s) of CLAD's stage-1 autoencoder and stage-3 classifier (the `cnn`,
-  CLAD's default classifier when these figures were made; since session 24 grey 28x28 images get a one-block
-  ResNet-16 by default, `classifier=by_shape`, not measured here) at batch size 128, 1x28x28 inputs, through
-  clad.training's own loop, the FLOPs of one step
+- train: the training throughput (images/s) of CLAD's stage-1 autoencoder and stage-3 classifier at batch size
+  128, 1x28x28 inputs, through clad.training's own loop; the classifier is `--classifier` (a conf/classifier/*.yaml
+  built for 1x28x28: `by_shape`, CLAD's default since session 24, gives the one-block ResNet-16; `cnn` the small
+  CNN that was the default, and is measured in results/benchmarks*.md made before session 25), with the FLOPs of one step
   (torch.utils.flop_counter, forward + backward) and the model FLOP utilisation they imply (MFU = FLOP rate / peak).
 - odin: batched ODIN time over one plain forward pass of the same model on the same images (`odin_overhead`; its
   inherent cost is two forwards and one backward), and against a batch-1 loop (`odin_speedup`).
@@ -53,12 +53,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from scipy.stats import linregress
 from sklearn.cluster import KMeans, kmeans_plusplus
 from torch.utils.flop_counter import FlopCounterMode
 
 from clad.clustering import FaissKMeans
-from clad.nets import ConvAutoencoder, SmallCNN, Standardize
+from clad.nets import ConvAutoencoder, Standardize
 from clad.record import provenance
 from clad.scores import ODIN
 from clad.training import classifier_layout, train_autoencoder, train_classifier
@@ -117,6 +119,15 @@ def step_flops(model: torch.nn.Module, loss_of) -> float:
     return float(counter.get_total_flops())
 
 
+def classifier(name: str, n_classes: int = 10) -> torch.nn.Module:
+    """conf/classifier/NAME.yaml built for SHAPE, as CLAD builds its stage-3 classifier."""
+    path = ROOT / "conf" / "classifier" / f"{name}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise ValueError(f"--classifier {name!r}: no {path.relative_to(ROOT)}; accepted: {known}")
+    return instantiate(OmegaConf.load(path))(SHAPE, n_classes)
+
+
 def train_throughput(
     steps: int,
     peak: float,
@@ -125,6 +136,7 @@ def train_throughput(
     precision: str = "auto",
     classifier_nhwc: bool | None = None,
     compile: bool = False,
+    network: str = "by_shape",
 ) -> dict:
     """Images/s and MFU of the autoencoder's and the classifier's training loops (clad.training), with the
     weights' layouts CLAD trains them in (channels_last: the autoencoder NHWC, the classifier as
@@ -132,7 +144,7 @@ def train_throughput(
     the data held on `device`. `classifier_nhwc` (True / False) overrides the classifier's layout, to measure the one
     CLAD does not take. `compile` trains both through `torch.compile` (needs a C++ compiler on the CPU); the first,
     compiling epoch is timed apart (`first_epoch_s`) and left out of the rate. MFU is against `peak`, which should be
-    a matmul in the same precision."""
+    a matmul in the same precision. `network`: the classifier's conf/classifier name."""
     gen = torch.Generator().manual_seed(0)
     n = steps * BATCH
     x = torch.rand(n, *SHAPE).to(device)
@@ -144,7 +156,7 @@ def train_throughput(
     if classifier_nhwc is not None:
         clf_layout = nhwc if classifier_nhwc else nchw
     ae = ConvAutoencoder(SHAPE, latent_dim=10).to(device, memory_format=ae_layout)
-    clf = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(device, memory_format=clf_layout)
+    clf = torch.nn.Sequential(Standardize.fit(x), classifier(network)).to(device, memory_format=clf_layout)
     batch = x[:BATCH]
     ae_run, clf_run = (torch.compile(ae), torch.compile(clf)) if compile else (ae, clf)  # same weights
     runs = {
@@ -190,9 +202,9 @@ def speedups(new: dict, old: dict) -> dict:
     return {k: new[k]["images_per_s"] / old[k]["images_per_s"] for k in new}
 
 
-def odin(n: int, n_single: int, repeats: int, device: str = "cpu") -> dict:
+def odin(n: int, n_single: int, repeats: int, device: str = "cpu", network: str = "by_shape") -> dict:
     x = torch.rand(n, *SHAPE, device=device)
-    model = torch.nn.Sequential(Standardize.fit(x), SmallCNN(SHAPE, 10)).to(device).eval()
+    model = torch.nn.Sequential(Standardize.fit(x), classifier(network)).to(device).eval()
     score = ODIN()
     with torch.no_grad():
         forward = best_time(lambda: model(x), repeats)
@@ -375,7 +387,8 @@ def markdown(command: str, info: dict, result: dict) -> str:
     if "train" in result:
         lines += [
             "",
-            f"Peak ({result['peak_matmul']}): {result['peak_gflops']:.1f} GFLOP/s.",
+            f"Peak ({result['peak_matmul']}): {result['peak_gflops']:.1f} GFLOP/s. Classifier (training and ODIN): "
+            f"{result.get('classifier', 'cnn: SmallCNN (before session 25)')}.",
             "",
             "| training loop | path | images/s | GFLOP/step | GFLOP/s | MFU |",
             "|---|---|---|---|---|---|",
@@ -476,6 +489,12 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         help="torch threads of the in-process figures and of each --e2e/--growth run (default: every core)",
     )
+    parser.add_argument(
+        "--classifier",
+        default="by_shape",
+        help="the stage-3 classifier of the training and ODIN figures, a conf/classifier name (default by_shape, "
+        "CLAD's default: a one-block ResNet-16 at 1x28x28; cnn: the small CNN measured before session 25)",
+    )
     parser.add_argument("--skip-micro", action="store_true", help="only --e2e/--growth, not the in-process figures")
     parser.add_argument("--note", help="a line about the load on the machine, kept in the JSON and the Markdown")
     parser.add_argument("--render", type=Path, help="only re-write OUT.md from this JSON (with --note, it is added)")
@@ -489,6 +508,8 @@ def main(argv: list[str] | None = None) -> None:
         info = record.pop("provenance")
         args.render.with_suffix(".md").write_text(markdown(info["command"], info, record))
         return
+    if not args.skip_micro:
+        classifier(args.classifier)  # a bad name fails here, before any measurement
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if args.threads:  # a sweep's job runs at one thread (threads=1): its training speed is measured that way too
         torch.set_num_threads(args.threads)
@@ -509,7 +530,9 @@ def main(argv: list[str] | None = None) -> None:
             result["peak_matmul_bf16"] = "2048^3 bfloat16 matmul"
         settings = [(False, "auto", peak), (True, "auto", peak)] + ([(True, "bfloat16", peak_bf16)] if cpu else [])
         paths = [
-            train_throughput(steps, top, channels_last=fast, device=args.device, precision=precision)
+            train_throughput(
+                steps, top, channels_last=fast, device=args.device, precision=precision, network=args.classifier
+            )
             for fast, precision, top in settings * 2
         ]
         every = len(settings)
@@ -519,7 +542,10 @@ def main(argv: list[str] | None = None) -> None:
         if cpu:
             result["train_bf16"] = fastest(paths[2::every])
             result["train_speedup_bf16"] = speedups(result["train_bf16"], result["train_before"])
-        result["odin"] = odin(1024 if args.quick else 4096, 64 if args.quick else 256, repeats, args.device)
+        result["classifier"] = f"{args.classifier}: {type(classifier(args.classifier)).__name__} at {SHAPE}"
+        result["odin"] = odin(
+            1024 if args.quick else 4096, 64 if args.quick else 256, repeats, args.device, args.classifier
+        )
         sets = [(16_000, 10, 10)] + ([] if args.quick else [(100_000, 64, 100)])
         result["kmeans"] = kmeans(sets, use_gpu=args.device == "cuda")
         if not args.quick:

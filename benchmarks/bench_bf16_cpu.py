@@ -9,7 +9,9 @@ NHWC too (the layout CLAD's float32 CPU path does not take: is NCHW still the fa
 float32 fast path through torch.compile (its first, compiling epoch timed apart). Also the float32 and bfloat16 peaks (a
 2048^3 matmul each). clad.training's precision "auto" stays float32 on the CPU: this script measures what
 `precision=bfloat16` buys there; whether it keeps the AUROC: results/benchmarks_e2e_precision.md. Writes OUT.json and
-OUT.md and prints the JSON.
+OUT.md and prints the JSON. `--classifier` names the classifier (conf/classifier; default `by_shape`, CLAD's default,
+the one-block ResNet-16 at 1x28x28); the committed results/bench_bf16_cpu*.md predate session 25 and measured the
+`cnn` (`--classifier cnn`).
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.bench import cpu_facts, peak_gflops, train_throughput
+from benchmarks.bench import classifier, cpu_facts, peak_gflops, train_throughput
 
 
-def measure(steps: int, repeats: int = 3, compile: bool = False) -> dict:
+def measure(steps: int, repeats: int = 3, compile: bool = False, network: str = "by_shape") -> dict:
     """Images/s of both loops, float32 and bf16 autocast, plain and fast layouts, and the speedups over float32 plain."""
     peak = peak_gflops(repeats)
     result = {
@@ -36,14 +38,16 @@ def measure(steps: int, repeats: int = 3, compile: bool = False) -> dict:
         "paths": {},
     }
     for name, channels_last in (("plain", False), ("fast", True)):
-        result["paths"][f"float32 {name}"] = train_throughput(steps, peak, channels_last=channels_last)
+        result["paths"][f"float32 {name}"] = train_throughput(steps, peak, channels_last=channels_last, network=network)
         result["paths"][f"bfloat16 {name}"] = train_throughput(
-            steps, peak, channels_last=channels_last, precision="bfloat16"
+            steps, peak, channels_last=channels_last, precision="bfloat16", network=network
         )
     # The layout clad.training.classifier_layout does not take: the classifier NHWC in float32 on the CPU.
-    result["paths"]["float32 fast, classifier NHWC"] = train_throughput(steps, peak, classifier_nhwc=True)
+    result["paths"]["float32 fast, classifier NHWC"] = train_throughput(
+        steps, peak, classifier_nhwc=True, network=network
+    )
     if compile:  # torch.compile (inductor's C++ kernels) on the default float32 fast path
-        result["paths"]["float32 fast, torch.compile"] = train_throughput(steps, peak, compile=True)
+        result["paths"]["float32 fast, torch.compile"] = train_throughput(steps, peak, compile=True, network=network)
     base = result["paths"]["float32 plain"]
     result["speedup_over_float32_plain"] = {
         path: {loop: r["images_per_s"] / base[loop]["images_per_s"] for loop, r in loops.items()}
@@ -87,7 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--compile", action="store_true", help="add the float32 fast path under torch.compile (needs a C++ compiler)"
     )
+    parser.add_argument("--classifier", default="by_shape", help="a conf/classifier name (default by_shape)")
     args = parser.parse_args(argv)
+    classifier(args.classifier)  # a bad name fails here, before any measurement
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     info = {
         "command": " ".join(["python -m benchmarks.bench_bf16_cpu", *(sys.argv[1:] if argv is None else argv)]),
@@ -96,8 +102,9 @@ def main(argv: list[str] | None = None) -> None:
         **cpu_facts(),
         "git_commit": commit,
         "torch_version": torch.__version__,
+        "classifier": args.classifier,
     }
-    result = measure(args.steps, compile=args.compile)
+    result = measure(args.steps, compile=args.compile, network=args.classifier)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({**info, **result}, indent=1))

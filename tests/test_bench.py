@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+import clad.nets
 import clad.training
 from benchmarks import bench
 from benchmarks.bench import fastest, loglog_slope, main, markdown, speedups
@@ -100,6 +101,19 @@ def test_train_throughput_trains_in_the_precision_asked_for(monkeypatch):
     out = bench.train_throughput(1, 100.0, precision="bfloat16")
     assert len(seen) == 4 and set(seen) == {"bfloat16"}  # each loop's warm-up epoch and timed epoch
     assert set(out) == {"autoencoder", "classifier"} and all(r["images_per_s"] > 0 for r in out.values())
+
+
+def test_the_measured_classifier_is_the_configured_one_and_a_bad_name_is_refused_first(monkeypatch):
+    assert isinstance(bench.classifier("by_shape"), clad.nets.ResNet)  # CLAD's default at 1x28x28
+    assert isinstance(bench.classifier("cnn"), clad.nets.SmallCNN)
+    resnet = bench.train_throughput(1, 100.0, network="by_shape")["classifier"]["gflop_per_step"]
+    cnn = bench.train_throughput(1, 100.0, network="cnn")["classifier"]["gflop_per_step"]
+    assert resnet != cnn
+    monkeypatch.setattr(bench, "peak_gflops", lambda *a, **k: pytest.fail("measured before the name was checked"))
+    with pytest.raises(
+        ValueError, match=r"--classifier 'resnet18': no conf/classifier/resnet18.yaml; accepted: \[.*'by_shape'"
+    ):
+        main(["--quick", "--classifier", "resnet18", "--out", "unused"])
 
 
 def _run(name: str, seed: int, auroc: float, fit: float, status: str = "ok") -> dict:
