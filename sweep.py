@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         nargs="+",
         default=[],
         metavar="DETECTOR",
-        help="with --keep: leave out the kept runs (and their DeLong rows) of these detectors, which the roots supersede",
+        help="with --keep: leave out the kept runs of these detectors, which the roots supersede, their DeLong rows "
+        "(as the method or the reference) and the ROC figures that drew them and cannot be redrawn",
     )
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the table to W&B")
     args = p.parse_args(argv)
