@@ -27,6 +27,7 @@ import pandas as pd
 from clad.plots import plot_ablation, plot_roc, plot_tsne
 from clad.report import (
     drop_kept,
+    has_runs,
     keep_runs,
     kept_lines,
     load_runs,
@@ -131,7 +132,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     gone = "".join(  # the sweeps under the roots, and the kept reports' own lines
         dict.fromkeys(
             [f"jobs that never started in {relative_path(k)}: {' '.join(v)}\n" for k, v in missing.items()]
-            + [f"jobs that never started in {line}\n" for line in kept_lines(args.keep, "jobs that never started in ")]
+            + [
+                f"jobs that never started in {line}\n"
+                for line in kept_lines(args.keep, "jobs that never started in ")
+                # with --drop-kept, not a sweep whose runs were all dropped
+                if not args.drop_kept or "run_dir" not in runs or has_runs(line.split(": ")[0], runs)
+            ]
         )
     )
     if args.out:

@@ -411,18 +411,27 @@ def wall_times(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
+def has_runs(folder: str, runs: pd.DataFrame) -> bool:
+    """Whether a run of `runs` lies in `folder` (a sweep dir named in a command or a caption). Either side may be
+    absolute or relative to another folder, so the last two parts of `folder` are looked for, in order, among each
+    run_dir's folders: `multirun/t/mix` is not `multirun/t_s25/mix`, and `multirun/t` is not `multirun/t_linear`."""
+    tail = tuple(p for p in Path(folder).parts if p not in ("..", ".", "/"))[-2:]
+    for d in runs["run_dir"].dropna().map(str):
+        parts = Path(d).parts[:-1]
+        if any(parts[i : i + len(tail)] == tail for i in range(len(parts) - len(tail) + 1)):
+            return True
+    return False
+
+
 def commands_with_runs(commands: list[str], runs: pd.DataFrame | None) -> list[str]:
     """The kept commands that still made a run of `runs`: a command naming `hydra.sweep.dir=DIR` is left out when no
-    run's run_dir lies in a folder named as DIR (its runs were dropped, e.g. by --drop-kept); one without a sweep dir
-    stays."""
+    run lies in DIR (`has_runs`: its runs were dropped, e.g. by --drop-kept); one without a sweep dir stays."""
     if runs is None or "run_dir" not in runs:
         return commands
-    # run_dir and DIR may be absolute or relative to different folders: compare DIR's own name with run_dir's folders
-    folders = {part for d in runs["run_dir"].dropna().map(str) for part in Path(d).parts[:-1]}
     kept = []
     for command in commands:
         dirs = [w.split("=", 1)[1] for w in shlex.split(command) if w.startswith("hydra.sweep.dir=")]
-        if not dirs or Path(dirs[-1]).name in folders:
+        if not dirs or has_runs(dirs[-1], runs):
             kept.append(command)
     return kept
 

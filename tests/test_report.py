@@ -412,3 +412,8 @@ def test_kept_commands_whose_runs_were_all_dropped_leave_the_caption():
     ]
     assert report.commands_with_runs(commands, runs) == [commands[0], commands[2]]
     assert report.commands_with_runs(commands, None) == commands
+    # A dropped sweep whose last folder has the name of a new one's (.../t/mix against .../t_s25/mix) leaves too.
+    runs = pd.DataFrame({"run_dir": ["multirun/t_s25/mix/0", "/home/u/multirun/t/cur/3"]})
+    commands = [f"python run.py -m experiment=t hydra.sweep.dir=multirun/{d}" for d in ("t/mix", "t_s25/mix", "t/cur")]
+    assert report.commands_with_runs(commands, runs) == commands[1:]
+    assert report.has_runs("/elsewhere/multirun/t/cur", runs) and not report.has_runs("multirun/t_s25/cur", runs)
