@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             ok = group[group["status"] == "ok"]
             roc = args.out / f"roc_{dataset}_{split}.png"
             if roc.exists() and not all((Path(d) / "scores.npz").exists() for d in ok["run_dir"]):
-                if set(args.drop_kept or ()) & set(group["detector"]):  # it draws the dropped runs' curves
+                if set(args.drop_kept) & set(group["detector"]):  # it draws the dropped runs' curves
                     for figure in (roc, roc.with_suffix(".pdf")):
                         figure.unlink(missing_ok=True)
                     removed.append(roc.name)

@@ -508,8 +508,7 @@ def main(argv: list[str] | None = None) -> None:
         info = record.pop("provenance")
         args.render.with_suffix(".md").write_text(markdown(info["command"], info, record))
         return
-    if not args.skip_micro:
-        classifier(args.classifier)  # a bad name fails here, before any measurement
+    network = None if args.skip_micro else type(classifier(args.classifier)).__name__  # a bad name fails here
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if args.threads:  # a sweep's job runs at one thread (threads=1): its training speed is measured that way too
         torch.set_num_threads(args.threads)
@@ -542,7 +541,7 @@ def main(argv: list[str] | None = None) -> None:
         if cpu:
             result["train_bf16"] = fastest(paths[2::every])
             result["train_speedup_bf16"] = speedups(result["train_bf16"], result["train_before"])
-        result["classifier"] = f"{args.classifier}: {type(classifier(args.classifier)).__name__} at {SHAPE}"
+        result["classifier"] = f"{args.classifier}: {network} at {SHAPE}"
         result["odin"] = odin(
             1024 if args.quick else 4096, 64 if args.quick else 256, repeats, args.device, args.classifier
         )

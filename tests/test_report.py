@@ -388,6 +388,8 @@ def test_drop_kept_of_the_reference_leaves_out_its_delong_rows_and_says_so(tmp_p
     sweep.main([str(tmp_path / "a"), str(tmp_path / "b"), *args, "--out", str(tmp_path / "r")])
     assert set(pd.read_csv(tmp_path / "r" / "delong.csv")["reference"]) == {"ocsvm"}
     assert (tmp_path / "r" / "roc_digits_digits_cur.png").exists()
+    with open(tmp_path / "r" / "table.md", "a") as f:  # as if a job of each sweep had never started
+        f.write(f"jobs that never started in {tmp_path / 'a'}: 7\njobs that never started in {tmp_path / 'b'}: 8\n")
     shutil.rmtree(tmp_path / "a")
     shutil.rmtree(tmp_path / "b")
     _run(tmp_path / "c" / "0", 0, auroc=0.8, extra=extra)  # ocsvm again, at a new default
@@ -401,6 +403,7 @@ def test_drop_kept_of_the_reference_leaves_out_its_delong_rows_and_says_so(tmp_p
     assert "No DeLong test" in text
     assert not (tmp_path / "r" / "roc_digits_digits_cur.png").exists()  # it drew the old ocsvm's curve
     assert "ROC figures removed (roc_digits_digits_cur.png)" in text
+    assert f"never started in {tmp_path / 'b'}: 8" in text and f"{tmp_path / 'a'}: 7" not in text  # a's runs dropped
 
 
 def test_kept_commands_whose_runs_were_all_dropped_leave_the_caption():
